@@ -1,0 +1,115 @@
+"""The error hierarchy shared by every layer, and MLflow's error-code to HTTP status table."""
+
+from __future__ import annotations
+
+__all__ = [
+    "AlreadyExists",
+    "HookMissing",
+    "EndpointNotFound",
+    "InvalidParameter",
+    "NotFound",
+    "PermissionDenied",
+    "RegistryError",
+    "StorageError",
+    "TemporarilyUnavailable",
+    "Unauthenticated",
+    "status_for",
+]
+
+#: HTTP status for each MLflow ``error_code`` (``mlflow/exceptions.py``); unknown codes are 500.
+ERROR_CODE_TO_HTTP_STATUS: dict[str, int] = {
+    "INVALID_PARAMETER_VALUE": 400,
+    "BAD_REQUEST": 400,
+    "RESOURCE_ALREADY_EXISTS": 400,
+    "UNAUTHENTICATED": 401,
+    "CUSTOMER_UNAUTHORIZED": 401,
+    "PERMISSION_DENIED": 403,
+    "RESOURCE_DOES_NOT_EXIST": 404,
+    "NOT_FOUND": 404,
+    "ENDPOINT_NOT_FOUND": 404,
+    "ABORTED": 409,
+    "RESOURCE_CONFLICT": 409,
+    "ALREADY_EXISTS": 409,
+    "REQUEST_LIMIT_EXCEEDED": 429,
+    "RESOURCE_EXHAUSTED": 429,
+    "INTERNAL_ERROR": 500,
+    "NOT_IMPLEMENTED": 501,
+    "TEMPORARILY_UNAVAILABLE": 503,
+    "DEADLINE_EXCEEDED": 504,
+}
+
+
+def status_for(error_code: str) -> int:
+    """Return the HTTP status MLflow uses for ``error_code``."""
+    return ERROR_CODE_TO_HTTP_STATUS.get(error_code, 500)
+
+
+class RegistryError(Exception):
+    """Base class of every error the registry raises on purpose."""
+
+    error_code = "INTERNAL_ERROR"
+
+    def __init__(self, message: str, *, error_code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if error_code is not None:
+            self.error_code = error_code
+
+    @property
+    def status_code(self) -> int:
+        return status_for(self.error_code)
+
+    def to_dict(self) -> dict[str, str]:
+        return {"error_code": self.error_code, "message": self.message}
+
+
+class InvalidParameter(RegistryError):
+    """A request value is missing, malformed or out of range."""
+
+    error_code = "INVALID_PARAMETER_VALUE"
+
+
+class NotFound(RegistryError):
+    """The resource does not exist in this project (or may not be seen)."""
+
+    error_code = "RESOURCE_DOES_NOT_EXIST"
+
+
+class AlreadyExists(RegistryError):
+    """A resource with the same unique key exists."""
+
+    error_code = "RESOURCE_ALREADY_EXISTS"
+
+
+class EndpointNotFound(RegistryError):
+    """No route answers this method and path."""
+
+    error_code = "ENDPOINT_NOT_FOUND"
+
+
+class Unauthenticated(RegistryError):
+    """The request carries no usable credentials."""
+
+    error_code = "UNAUTHENTICATED"
+
+
+class PermissionDenied(RegistryError):
+    """The caller may read the project but not do this."""
+
+    error_code = "PERMISSION_DENIED"
+
+
+class StorageError(RegistryError):
+    """The artifact store failed to read or write."""
+
+    error_code = "INTERNAL_ERROR"
+
+
+class TemporarilyUnavailable(RegistryError):
+    """The database or another backing service cannot be reached right now."""
+
+    error_code = "TEMPORARILY_UNAVAILABLE"
+
+
+class HookMissing(RuntimeError):
+    """The host did not register a hook the registry needs; never turned into an HTTP answer."""
