@@ -1,0 +1,108 @@
+"""Storage-agnostic pieces of the artifact layer: path normalization, ``FileInfo``, the protocol."""
+
+from __future__ import annotations
+
+import builtins
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO, Protocol, runtime_checkable
+from urllib.parse import unquote
+
+from flask_model_registry.errors import InvalidParameter
+
+__all__ = ["CHUNK_SIZE", "ArtifactStore", "FileInfo", "normalize_path"]
+
+#: Bytes read from an upload stream (or a stored file) at a time.
+CHUNK_SIZE = 1024 * 1024
+
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+def normalize_path(path: str) -> str:
+    """Turn a client-supplied relative artifact path into a safe POSIX relative path.
+
+    The path is percent-decoded exactly once and then validated, so encoded traversal such as
+    ``%2e%2e%2f`` is caught.  Empty and ``.`` segments are dropped; ``""`` means the root.
+
+    Raises :class:`InvalidParameter` for NUL bytes, backslashes, absolute or drive-letter paths
+    and any ``..`` segment, and for percent-escapes that do not decode to UTF-8.
+    """
+    try:
+        decoded = unquote(path, errors="strict")
+        decoded.encode("utf-8")  # lone surrogates cannot name a file
+    except UnicodeError:
+        message = f"Invalid artifact path {path!r}: the path is not valid UTF-8."
+        raise InvalidParameter(message) from None
+    problem: str
+    if "\x00" in decoded:
+        problem = "contains a NUL byte"
+    elif "\\" in decoded:
+        problem = "contains a backslash"
+    elif decoded.startswith("/") or _DRIVE.match(decoded):
+        problem = "is absolute"
+    else:
+        segments = [s for s in decoded.split("/") if s not in ("", ".")]
+        if ".." in segments:
+            problem = "contains a '..' segment"
+        else:
+            return "/".join(segments)
+    raise InvalidParameter(f"Invalid artifact path {path!r}: the path {problem}.")
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """One entry of a store: ``path`` is relative to the store root (POSIX separators)."""
+
+    path: str
+    is_dir: bool
+    file_size: int | None = None
+
+
+@runtime_checkable
+class ArtifactStore(Protocol):
+    """What the tracking server needs from an artifact backend.
+
+    Paths are client-supplied relative paths; implementations pass them through
+    :func:`normalize_path`.  ``""`` is the store root.
+    """
+
+    def write(self, path: str, stream: BinaryIO, *, max_bytes: int | None = None) -> int:
+        """Stream ``stream`` into ``path`` atomically and return the number of bytes written.
+
+        Raises :class:`InvalidParameter` when more than ``max_bytes`` bytes arrive; nothing is
+        then left behind.
+        """
+        ...
+
+    def open(self, path: str) -> BinaryIO:
+        """Open a stored file for binary reading; :class:`NotFound` if missing or a directory."""
+        ...
+
+    def size(self, path: str) -> int:
+        """Return a stored file's size; :class:`NotFound` if missing or a directory."""
+        ...
+
+    def list(self, path: str = "") -> builtins.list[FileInfo]:
+        """Direct children of ``path`` sorted by name; ``[]`` if missing; ``[file]`` for a file."""
+        ...
+
+    def exists(self, path: str) -> bool:
+        """Whether a file or directory exists at ``path``."""
+        ...
+
+    def is_dir(self, path: str) -> bool:
+        """Whether ``path`` is an existing directory."""
+        ...
+
+    def delete(self, path: str) -> None:
+        """Delete a file or a whole tree; a missing path is not an error."""
+        ...
+
+    def walk(self, path: str = "") -> Iterator[FileInfo]:
+        """Yield every file (not directory) under ``path`` recursively, or ``path`` itself."""
+        ...
+
+    def copy_tree(self, src: str, dst: str) -> None:
+        """Copy the file or tree at ``src`` to ``dst`` (merging into an existing directory)."""
+        ...
