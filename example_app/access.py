@@ -1,0 +1,69 @@
+"""Who may do what in a project: one role table and the function the registry asks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from .models import ROLES, Membership, Project, User, db
+
+__all__ = ["REQUIRED_ROLE", "can_view_project", "project_access", "role_in", "visible_projects"]
+
+#: The weakest role that holds each registry permission. Reading needs reporter, writing
+#: developer; a guest sees nothing of the ML data of a private project.
+REQUIRED_ROLE: dict[str, str] = {
+    "read_model_experiments": "reporter",
+    "read_model_registry": "reporter",
+    "write_model_experiments": "developer",
+    "write_model_registry": "developer",
+}
+
+_RANK = {role: rank for rank, role in enumerate(ROLES)}
+
+
+def role_in(user: User | None, project_id: int) -> str | None:
+    """The role of ``user`` in the project, or ``None`` for anonymous callers and non-members."""
+    if user is None:
+        return None
+    return db.session.execute(
+        select(Membership.role).where(
+            Membership.project_id == project_id, Membership.user_id == user.id
+        )
+    ).scalar_one_or_none()
+
+
+def project_access(user: User | None, project_id: int, permission: Any) -> bool:
+    """Whether ``user`` (``None`` when anonymous) holds ``permission`` in ``project_id``.
+
+    Members hold a permission when their role is at least the one :data:`REQUIRED_ROLE`
+    names. Everyone, even anonymous callers, may read a public project; writing always
+    needs a developer or higher. Unknown projects and unknown permissions are refused.
+    """
+    permission = str(getattr(permission, "value", permission))
+    required = REQUIRED_ROLE.get(permission)
+    project = db.session.get(Project, project_id)
+    if required is None or project is None:
+        return False
+    if project.is_public and permission.startswith("read_"):
+        return True
+    role = role_in(user, project_id)
+    return role is not None and _RANK[role] >= _RANK[required]
+
+
+def can_view_project(user: User | None, project: Project) -> bool:
+    """Whether the host's project pages show ``project`` to ``user`` (reporter+ or public)."""
+    return project_access(user, project.id, "read_model_registry")
+
+
+def visible_projects(user: User | None) -> list[Project]:
+    """Projects listed on the home page: the user's own, or the public ones when anonymous."""
+    if user is None:
+        query = select(Project).where(Project.visibility == "public")
+    else:
+        query = (
+            select(Project)
+            .join(Membership, Membership.project_id == Project.id)
+            .where(Membership.user_id == user.id)
+        )
+    return list(db.session.execute(query.order_by(Project.name, Project.id)).scalars())

@@ -1,0 +1,56 @@
+"""``flask model-registry``: database upgrades and checks."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+
+from . import migrate
+from .state import get_state
+
+__all__ = ["model_registry_cli"]
+
+model_registry_cli = AppGroup("model-registry", help="Manage the model registry.")
+db_cli = AppGroup("db", help="The registry's database schema.")
+model_registry_cli.add_command(db_cli)
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Create or upgrade the registry's tables to REVISION (default: head)."""
+    engine = get_state().db.engine
+    migrate.upgrade(engine, revision)
+    click.echo(f"Model registry schema at {migrate.current(engine)}.")
+
+
+@db_cli.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Downgrade the registry's tables to REVISION."""
+    engine = get_state().db.engine
+    migrate.downgrade(engine, revision)
+    click.echo(f"Model registry schema at {migrate.current(engine)}.")
+
+
+@db_cli.command("current")
+def db_current() -> None:
+    """Show the schema revision of the database."""
+    click.echo(migrate.current(get_state().db.engine) or "empty")
+
+
+@db_cli.command("check")
+def db_check() -> None:
+    """Fail if the database schema differs from the models (drift) or is not at head."""
+    engine = get_state().db.engine
+    at, heads = migrate.current(engine), migrate.heads()
+    if at not in heads:
+        raise click.ClickException(
+            f"The registry schema is at {at or 'no revision'}, not at head {', '.join(heads)}:"
+            " run 'flask model-registry db upgrade'."
+        )
+    diffs = migrate.check(engine)
+    if diffs:
+        lines = "\n".join(f"  {diff}" for diff in diffs)
+        raise click.ClickException(f"The registry schema differs from the models:\n{lines}")
+    click.echo("The registry schema matches the models.")

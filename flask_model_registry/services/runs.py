@@ -1,0 +1,1007 @@
+"""Runs (``Candidate`` rows): lifecycle, params, metrics, tags, inputs, outputs and search.
+
+Every write of params, metrics and tags goes through :func:`log_batch`: the whole batch is
+validated first, then each table gets one bulk statement (metrics are inserted with
+``ON CONFLICT DO NOTHING`` so re-sent points are idempotent, and the latest value per key is
+maintained with one ``INSERT ... ON CONFLICT DO UPDATE ... WHERE`` newer-than-stored).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import typing as t
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import selectinload
+
+from flask_model_registry.db import now_ms
+from flask_model_registry.errors import InvalidParameter, NotFound
+from flask_model_registry.models import (
+    ACTIVE,
+    DELETED,
+    Candidate,
+    CandidateDatasetInput,
+    CandidateLatestMetric,
+    CandidateMetadata,
+    CandidateMetric,
+    CandidateModelIO,
+    CandidateParam,
+    Dataset,
+    Experiment,
+    LoggedModel,
+    LoggedModelMetric,
+)
+from flask_model_registry.pagination import decode_page_token, encode_page_token
+from flask_model_registry.search.compile import run_filter_clauses, run_order_by
+from flask_model_registry.services.context import ProjectContext
+from flask_model_registry.services.experiments import (
+    check_entity_name,
+    get_experiment,
+    invalid_value,
+    parse_experiment_id,
+    too_long,
+)
+
+__all__ = [
+    "RUN_NAME_TAG",
+    "RUN_STATUSES",
+    "DatasetInputData",
+    "MetricPoint",
+    "RunBundle",
+    "RunPage",
+    "create_run",
+    "delete_run",
+    "delete_tag",
+    "generate_run_name",
+    "get_metric_history",
+    "get_metric_history_bulk_interval",
+    "get_run",
+    "get_run_bundle",
+    "log_batch",
+    "log_inputs",
+    "log_metric",
+    "log_outputs",
+    "log_param",
+    "restore_run",
+    "search_runs",
+    "set_tag",
+    "update_run",
+]
+
+RUN_NAME_TAG = "mlflow.runName"
+RUN_STATUSES = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
+
+MAX_METRICS_PER_BATCH = 1000
+MAX_PARAMS_TAGS_PER_BATCH = 100
+MAX_ENTITIES_PER_BATCH = 1000
+MAX_KEY_LENGTH = 250
+MAX_PARAM_VALUE_LENGTH = 6000
+MAX_TAG_VALUE_LENGTH = 8000
+MAX_RUN_NAME_LENGTH = 250
+MAX_USER_ID_LENGTH = 255
+MAX_MODEL_ID_LENGTH = 64
+MAX_DATASET_NAME = 500
+MAX_DATASET_DIGEST = 36
+MAX_DATASET_SOURCE_TYPE = 36
+MAX_DATASET_SOURCE = 65535
+MAX_DATASET_SCHEMA = 1048575
+MAX_DATASET_PROFILE = 16777215
+MAX_INPUT_TAG_KEY = 255
+MAX_INPUT_TAG_VALUE = 500
+MAX_BULK_RUN_IDS = 100
+# SQL cannot hold infinities portably; MLflow stores the largest finite doubles instead.
+_DOUBLE_MAX = 1.7976931348623157e308
+
+
+class MetricPoint(t.NamedTuple):
+    """One metric value as logged."""
+
+    key: str
+    value: float
+    timestamp: int
+    step: int = 0
+    model_id: str | None = None
+    dataset_name: str | None = None
+    dataset_digest: str | None = None
+
+
+class DatasetInputData(t.NamedTuple):
+    """A dataset a run used, with its input tags (``mlflow.data.context`` ...)."""
+
+    name: str
+    digest: str
+    source_type: str
+    source: str
+    schema: str | None = None
+    profile: str | None = None
+    tags: Sequence[tuple[str, str]] = ()
+
+
+@dataclass
+class RunBundle:
+    """A run with everything its MLflow representation shows."""
+
+    run: Candidate
+    experiment_iid: int
+    dataset_inputs: list[tuple[Dataset, list[dict[str, str]]]] = field(default_factory=list)
+    model_inputs: list[str] = field(default_factory=list)
+    model_outputs: list[tuple[str, int]] = field(default_factory=list)
+
+
+class RunPage(t.NamedTuple):
+    """One page of runs and the token of the next page, if any."""
+
+    runs: list[RunBundle]
+    next_page_token: str | None
+
+
+# ---------------------------------------------------------------------------------------------
+# reading
+
+
+def _run_query(ctx: ProjectContext) -> Select[Candidate]:
+    return select(Candidate).where(Candidate.project_id == ctx.project_id)
+
+
+def _data_options() -> tuple[t.Any, ...]:
+    return (
+        selectinload(Candidate.params),
+        selectinload(Candidate.tags),
+        selectinload(Candidate.latest_metrics),
+        selectinload(Candidate.experiment),
+    )
+
+
+def get_run(ctx: ProjectContext, run_id: str, *, load_data: bool = False) -> Candidate:
+    """The run ``run_id`` of this project, or 404 "Run with id=... not found"."""
+    stmt = _run_query(ctx).where(Candidate.run_id == run_id)
+    if load_data:
+        stmt = stmt.options(*_data_options()).execution_options(populate_existing=True)
+    run = ctx.session.scalars(stmt).first()
+    if run is None:
+        raise NotFound(f"Run with id={run_id} not found")
+    return run
+
+
+def _bundles(ctx: ProjectContext, runs: Sequence[Candidate]) -> list[RunBundle]:
+    """Attach inputs and outputs to ``runs`` with two IN-queries, whatever their number."""
+    bundles = {run.id: RunBundle(run, run.experiment.iid) for run in runs}
+    if not bundles:
+        return []
+    inputs = ctx.session.execute(
+        select(CandidateDatasetInput.candidate_id, CandidateDatasetInput.tags, Dataset)
+        .join(Dataset, Dataset.id == CandidateDatasetInput.dataset_id)
+        .where(CandidateDatasetInput.candidate_id.in_(list(bundles)))
+        .order_by(CandidateDatasetInput.candidate_id, Dataset.id)
+    )
+    for candidate_id, tags, dataset in inputs:
+        bundles[candidate_id].dataset_inputs.append((dataset, _input_tags(tags)))
+    models = ctx.session.execute(
+        select(
+            CandidateModelIO.candidate_id,
+            CandidateModelIO.direction,
+            CandidateModelIO.step,
+            LoggedModel.model_id,
+        )
+        .join(LoggedModel, LoggedModel.id == CandidateModelIO.logged_model_id)
+        .where(CandidateModelIO.candidate_id.in_(list(bundles)))
+        .order_by(CandidateModelIO.candidate_id, LoggedModel.id)
+    )
+    for candidate_id, direction, step, model_id in models:
+        bundle = bundles[candidate_id]
+        if direction == "input":
+            bundle.model_inputs.append(model_id)
+        else:
+            bundle.model_outputs.append((model_id, step))
+    return [bundles[run.id] for run in runs]
+
+
+def _input_tags(raw: str | None) -> list[dict[str, str]]:
+    try:
+        tags = json.loads(raw or "[]")
+    except ValueError:
+        return []
+    return [tag for tag in tags if isinstance(tag, dict)] if isinstance(tags, list) else []
+
+
+def get_run_bundle(ctx: ProjectContext, run_id: str) -> RunBundle:
+    """The run with params, tags, latest metrics, inputs and outputs loaded."""
+    return _bundles(ctx, [get_run(ctx, run_id, load_data=True)])[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# lifecycle
+
+_ADJECTIVES = (
+    "amber", "bold", "brave", "bright", "calm", "clever", "crisp", "daring", "eager", "fancy",
+    "gentle", "glad", "golden", "happy", "honest", "jolly", "keen", "kind", "lively", "lucky",
+    "merry", "mighty", "nimble", "noble", "polite", "proud", "quick", "quiet", "rapid", "sharp",
+    "shiny", "silent", "smart", "snappy", "steady", "sunny", "swift", "tidy", "vivid", "witty",
+)
+_NOUNS = (
+    "badger", "bear", "beaver", "bison", "crane", "deer", "dolphin", "eagle", "falcon", "ferret",
+    "finch", "fox", "gecko", "goat", "hare", "hawk", "heron", "ibis", "koala", "lark", "lemur",
+    "lynx", "mole", "moose", "newt", "otter", "owl", "panda", "pony", "quail", "raven", "robin",
+    "seal", "shrew", "sloth", "stork", "swan", "tiger", "whale", "wren",
+)
+
+
+def generate_run_name() -> str:
+    """A readable random name such as ``swift-otter-417``."""
+    return f"{random.choice(_ADJECTIVES)}-{random.choice(_NOUNS)}-{random.randrange(1000)}"
+
+
+def _check_run_name(name: str) -> str:
+    if len(name) > MAX_RUN_NAME_LENGTH:
+        raise too_long("run_name", MAX_RUN_NAME_LENGTH)
+    return name
+
+
+def _check_active(run: Candidate) -> None:
+    if run.lifecycle_stage != ACTIVE:
+        raise InvalidParameter(
+            f"The run {run.run_id} must be in the 'active' state."
+            f" Current state is {run.lifecycle_stage}."
+        )
+
+
+def create_run(
+    ctx: ProjectContext,
+    *,
+    experiment_id: str | None = None,
+    user_id: str | None = None,
+    run_name: str | None = None,
+    start_time: int | None = None,
+    tags: Sequence[tuple[str, str]] = (),
+) -> RunBundle:
+    """Start a run in an active experiment (default ``0``); the caller is its user."""
+    experiment = get_experiment(ctx, experiment_id or "0")
+    if experiment.lifecycle_stage != ACTIVE:
+        raise InvalidParameter(
+            f"The experiment {experiment.iid} must be in the 'active' state."
+            f" Current state is {experiment.lifecycle_stage}."
+        )
+    tag_values = _validated_tags(ctx, tags, single=False)
+    name_tag = tag_values.get(RUN_NAME_TAG)
+    if run_name and name_tag and run_name != name_tag:
+        raise InvalidParameter(
+            "Both 'run_name' argument and 'mlflow.runName' tag are specified, but with "
+            f"different values (run_name='{run_name}', mlflow.runName='{name_tag}')."
+        )
+    name = _check_run_name(run_name or name_tag or generate_run_name())
+    tag_values[RUN_NAME_TAG] = name
+    user = ctx.user_name or user_id or None
+    if user is not None and len(user) > MAX_USER_ID_LENGTH:
+        raise too_long("user_id", MAX_USER_ID_LENGTH)
+    run_id = uuid.uuid4().hex
+    run = Candidate(
+        run_id=run_id,
+        project_id=ctx.project_id,
+        experiment_id=experiment.id,
+        name=name,
+        status="RUNNING",
+        start_time=now_ms() if start_time is None else start_time,
+        lifecycle_stage=ACTIVE,
+        user_id=user,
+        artifact_uri=f"{experiment.artifact_location.rstrip('/')}/{run_id}/artifacts",
+    )
+    run.experiment = experiment
+    run.params = []
+    run.latest_metrics = []
+    run.tags = [CandidateMetadata(key=k, value=v) for k, v in sorted(tag_values.items())]
+    ctx.session.add(run)
+    ctx.session.flush()
+    return RunBundle(run, experiment.iid)
+
+
+def update_run(
+    ctx: ProjectContext,
+    run_id: str,
+    *,
+    status: str | None = None,
+    end_time: int | None = None,
+    run_name: str | None = None,
+) -> Candidate:
+    """Change status, end time or name of an active run (the name tag follows the name)."""
+    run = get_run(ctx, run_id)
+    _check_active(run)
+    if status is not None:
+        if status not in RUN_STATUSES:
+            raise invalid_value("status", status)
+        run.status = status
+    if end_time is not None:
+        run.end_time = end_time
+    if run_name:
+        _upsert_tags(ctx, run, {RUN_NAME_TAG: _check_run_name(run_name)})
+    ctx.session.flush()
+    return run
+
+
+def delete_run(ctx: ProjectContext, run_id: str) -> None:
+    """Mark the run deleted (it can be restored)."""
+    run = get_run(ctx, run_id)
+    run.lifecycle_stage = DELETED
+    run.deleted_time = now_ms()
+    ctx.session.flush()
+
+
+def restore_run(ctx: ProjectContext, run_id: str) -> None:
+    """Bring a deleted run back."""
+    run = get_run(ctx, run_id)
+    run.lifecycle_stage = ACTIVE
+    run.deleted_time = None
+    ctx.session.flush()
+
+
+# ---------------------------------------------------------------------------------------------
+# validation of logged data
+
+
+def _path(single: bool, collection: str, index: int, name: str) -> str:
+    return name if single else f"{collection}[{index}].{name}"
+
+
+def _check_key(key: str, path: str, length_name: str) -> None:
+    if not key:
+        raise InvalidParameter(
+            f"Missing value for required parameter '{path}'."
+            " See the API docs for more information about request parameters."
+        )
+    check_entity_name(key, path)
+    if len(key) > MAX_KEY_LENGTH:
+        raise too_long(length_name, MAX_KEY_LENGTH)
+
+
+def _limit_value(ctx: ProjectContext, value: str, limit: int, name: str) -> str:
+    if len(value) <= limit:
+        return value
+    if ctx.settings.truncate_long_values:
+        return value[:limit]
+    raise too_long(name, limit)
+
+
+def _check_optional(value: str | None, limit: int, name: str) -> None:
+    if value is not None and len(value) > limit:
+        raise too_long(name, limit)
+
+
+def _validated_metrics(points: Sequence[MetricPoint], single: bool) -> list[MetricPoint]:
+    out: list[MetricPoint] = []
+    for i, point in enumerate(points):
+        _check_key(point.key, _path(single, "metrics", i, "name"), "Metric name")
+        if isinstance(point.value, bool) or not isinstance(point.value, (int, float)):
+            raise invalid_value(
+                _path(single, "metrics", i, "value"),
+                point.value,
+                f"(timestamp={point.timestamp}). "
+                "Please specify value as a valid double (64-bit floating point)",
+            )
+        if point.timestamp < 0:
+            raise invalid_value(
+                _path(single, "metrics", i, "timestamp"),
+                point.timestamp,
+                f"metric '{point.key}' (value={point.value}). "
+                "Timestamp must be a nonnegative long (64-bit integer) ",
+            )
+        _check_optional(point.model_id, MAX_MODEL_ID_LENGTH, "model_id")
+        _check_optional(point.dataset_name, MAX_DATASET_NAME, "dataset_name")
+        _check_optional(point.dataset_digest, MAX_DATASET_DIGEST, "dataset_digest")
+        out.append(point)
+    return out
+
+
+def _validated_params(
+    ctx: ProjectContext, params: Sequence[tuple[str, str]], single: bool
+) -> dict[str, str]:
+    values: dict[str, str] = {}
+    duplicates: list[str] = []
+    for i, (key, value) in enumerate(params):
+        _check_key(key, _path(single, "params", i, "key"), "Param key")
+        if key in values:
+            duplicates.append(key)
+        values[key] = _limit_value(ctx, value, MAX_PARAM_VALUE_LENGTH, "Param value")
+    if duplicates:
+        raise InvalidParameter(
+            f"Duplicate parameter keys have been submitted: {duplicates}. Please ensure "
+            "the request contains only one param value per param key."
+        )
+    return values
+
+
+def _validated_tags(
+    ctx: ProjectContext, tags: Sequence[tuple[str, str]], single: bool
+) -> dict[str, str]:
+    """Tag values by key; a key repeated in one request keeps its last value, as in MLflow."""
+    values: dict[str, str] = {}
+    for i, (key, value) in enumerate(tags):
+        key_path = _path(single, "tags", i, "key")
+        _check_key(key, key_path, key_path)
+        values[key] = _limit_value(
+            ctx, value, MAX_TAG_VALUE_LENGTH, _path(single, "tags", i, "value")
+        )
+    if RUN_NAME_TAG in values:
+        _check_run_name(values[RUN_NAME_TAG])
+    return values
+
+
+def _check_batch_limits(metrics: int, params: int, tags: int) -> None:
+    for name, limit, count in (
+        ("metrics", MAX_METRICS_PER_BATCH, metrics),
+        ("params", MAX_PARAMS_TAGS_PER_BATCH, params),
+        ("tags", MAX_PARAMS_TAGS_PER_BATCH, tags),
+        ("metrics, params, and tags", MAX_ENTITIES_PER_BATCH, metrics + params + tags),
+    ):
+        if count > limit:
+            raise InvalidParameter(
+                f"A batch logging request can contain at most {limit} {name}. "
+                f"Got {count} {name}. Please split up {name} across multiple"
+                " requests and try again."
+            )
+
+
+# ---------------------------------------------------------------------------------------------
+# writing
+
+
+def _insert(ctx: ProjectContext, model: type[t.Any]) -> t.Any:
+    """The dialect's Core INSERT into ``model``'s table (``ON CONFLICT`` on SQLite and
+    PostgreSQL); executed with a list of rows it is one cached statement run as executemany."""
+    dialect = ctx.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(model.__table__)
+    if dialect == "sqlite":
+        return sqlite.insert(model.__table__)
+    raise NotImplementedError(f"Unsupported database dialect {dialect!r}.")
+
+
+def _stored_value(value: float) -> tuple[float, bool]:
+    """``(value, is_nan)`` as stored: NaN as 0.0 plus a flag, infinities clamped."""
+    if math.isnan(value):
+        return 0.0, True
+    if math.isinf(value):
+        return (_DOUBLE_MAX if value > 0 else -_DOUBLE_MAX), False
+    return float(value), False
+
+
+def _metric_rows(run: Candidate, points: Iterable[MetricPoint]) -> list[dict[str, t.Any]]:
+    rows: dict[tuple[t.Any, ...], dict[str, t.Any]] = {}
+    for p in points:
+        value, is_nan = _stored_value(p.value)
+        pk = (p.key, p.step, p.timestamp, value, is_nan)
+        rows.setdefault(pk, {
+            "candidate_id": run.id,
+            "key": p.key,
+            "step": p.step,
+            "timestamp": p.timestamp,
+            "value": value,
+            "is_nan": is_nan,
+            "model_id": p.model_id,
+            "dataset_name": p.dataset_name,
+            "dataset_digest": p.dataset_digest,
+        })
+    # Rows in key order, in every table, so concurrent writers take row locks in one order.
+    return [rows[pk] for pk in sorted(rows)]
+
+
+def _latest_rows(rows: Iterable[dict[str, t.Any]]) -> list[dict[str, t.Any]]:
+    """The newest row per key by (step, timestamp, value), as MLflow ranks them."""
+    latest: dict[str, dict[str, t.Any]] = {}
+    for row in rows:
+        current = latest.get(row["key"])
+        rank = (row["step"], row["timestamp"], row["value"])
+        if current is None or rank > (current["step"], current["timestamp"], current["value"]):
+            latest[row["key"]] = row
+    return [latest[key] for key in sorted(latest)]
+
+
+def _write_metrics(ctx: ProjectContext, run: Candidate, points: Sequence[MetricPoint]) -> None:
+    rows = _metric_rows(run, points)
+    if not rows:
+        return
+    ctx.session.execute(_insert(ctx, CandidateMetric).on_conflict_do_nothing(), rows)
+    latest = _insert(ctx, CandidateLatestMetric)
+    new, old = latest.excluded, CandidateLatestMetric.__table__.c
+    ctx.session.execute(
+        latest.on_conflict_do_update(
+            index_elements=[old.candidate_id, old.key],
+            set_={
+                name: new[name]
+                for name in (
+                    "value", "is_nan", "step", "timestamp",
+                    "model_id", "dataset_name", "dataset_digest",
+                )
+            },
+            where=tuple_(new.step, new.timestamp, new.value)
+            > tuple_(old.step, old.timestamp, old.value),
+        ),
+        _latest_rows(rows),
+    )
+    _write_model_metrics(ctx, run, rows)
+
+
+def _write_model_metrics(
+    ctx: ProjectContext, run: Candidate, rows: Sequence[dict[str, t.Any]]
+) -> None:
+    """Copy points that name a logged model of this project to that model's metrics."""
+    model_ids = {row["model_id"] for row in rows if row["model_id"]}
+    if not model_ids:
+        return
+    models = dict(
+        ctx.session.execute(
+            select(LoggedModel.model_id, LoggedModel.id).where(
+                LoggedModel.project_id == ctx.project_id, LoggedModel.model_id.in_(model_ids)
+            )
+        ).tuples().all()
+    )
+    if not models:
+        return
+    lm = LoggedModelMetric
+    columns = (lm.logged_model_id, lm.key, lm.step, lm.timestamp, lm.value, lm.is_nan)
+    existing: set[tuple[t.Any, ...]] = set(
+        ctx.session.execute(
+            select(*columns).where(lm.logged_model_id.in_(models.values()), lm.run_id == run.run_id)
+        ).tuples().all()
+    )
+    new_rows = []
+    for row in rows:
+        model_pk = models.get(row["model_id"])
+        ident = (model_pk, row["key"], row["step"], row["timestamp"], row["value"], row["is_nan"])
+        if model_pk is None or ident in existing:
+            continue
+        existing.add(ident)
+        new_rows.append({
+            "logged_model_id": model_pk,
+            "key": row["key"],
+            "value": row["value"],
+            "is_nan": row["is_nan"],
+            "step": row["step"],
+            "timestamp": row["timestamp"],
+            "run_id": run.run_id,
+            "dataset_name": row["dataset_name"],
+            "dataset_digest": row["dataset_digest"],
+        })
+    if new_rows:
+        ctx.session.execute(_insert(ctx, LoggedModelMetric), new_rows)
+
+
+def _param_change_error(
+    run: Candidate, changed: list[tuple[str, str, str]], single: bool
+) -> InvalidParameter:
+    if single:
+        key, old, new = changed[0]
+        return InvalidParameter(
+            f"Changing param values is not allowed. Param with key='{key}' was already"
+            f" logged with value='{old}' for run ID='{run.run_id}'. Attempted logging new value"
+            f" '{new}'."
+        )
+    listed = [{"key": k, "old_value": o, "new_value": n} for k, o, n in changed]
+    return InvalidParameter(
+        "Changing param values is not allowed. Params were already"
+        f" logged='{listed}' for run ID='{run.run_id}'."
+    )
+
+
+def _existing_params(ctx: ProjectContext, run: Candidate, keys: Iterable[str]) -> dict[str, str]:
+    return dict(
+        ctx.session.execute(
+            select(CandidateParam.key, CandidateParam.value).where(
+                CandidateParam.candidate_id == run.id, CandidateParam.key.in_(list(keys))
+            )
+        ).tuples().all()
+    )
+
+
+def _check_param_changes(
+    run: Candidate, params: dict[str, str], existing: dict[str, str], single: bool
+) -> None:
+    changed = [(k, existing[k], v) for k, v in params.items() if k in existing and existing[k] != v]
+    if changed:
+        raise _param_change_error(run, changed, single)
+
+
+def _write_params(
+    ctx: ProjectContext, run: Candidate, params: dict[str, str], existing: dict[str, str],
+    single: bool,
+) -> None:
+    rows: list[dict[str, t.Any]] = [
+        {"candidate_id": run.id, "key": k, "value": v}
+        for k, v in sorted(params.items()) if k not in existing
+    ]
+    if not rows:
+        return
+    result = ctx.session.execute(_insert(ctx, CandidateParam).on_conflict_do_nothing(), rows)
+    if getattr(result, "rowcount", len(rows)) != len(rows):
+        # A concurrent request logged some of these keys between our read and our write.
+        inserted: dict[str, str] = {row["key"]: row["value"] for row in rows}
+        _check_param_changes(run, inserted, _existing_params(ctx, run, inserted), single)
+
+
+def _upsert_tags(ctx: ProjectContext, run: Candidate, tags: dict[str, str]) -> None:
+    if not tags:
+        return
+    stmt = _insert(ctx, CandidateMetadata)
+    ctx.session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["candidate_id", "key"], set_={"value": stmt.excluded.value}
+        ),
+        [{"candidate_id": run.id, "key": k, "value": v} for k, v in sorted(tags.items())],
+    )
+    if RUN_NAME_TAG in tags:
+        run.name = tags[RUN_NAME_TAG]
+    if "tags" in run.__dict__:
+        ctx.session.expire(run, ["tags"])
+
+
+def log_batch(
+    ctx: ProjectContext,
+    run_id: str,
+    *,
+    metrics: Sequence[MetricPoint] = (),
+    params: Sequence[tuple[str, str]] = (),
+    tags: Sequence[tuple[str, str]] = (),
+    single: bool = False,
+) -> None:
+    """Log metrics, params and tags to an active run: all validated, then bulk-written.
+
+    ``single`` words errors as MLflow's one-item endpoints do (``key`` rather than
+    ``params[0].key``).
+    """
+    _check_batch_limits(len(metrics), len(params), len(tags))
+    points = _validated_metrics(metrics, single)
+    param_values = _validated_params(ctx, params, single)
+    tag_values = _validated_tags(ctx, tags, single)
+    run = get_run(ctx, run_id)
+    _check_active(run)
+    existing = _existing_params(ctx, run, param_values) if param_values else {}
+    _check_param_changes(run, param_values, existing, single)
+    _write_params(ctx, run, param_values, existing, single)
+    _write_metrics(ctx, run, points)
+    _upsert_tags(ctx, run, tag_values)
+    ctx.session.flush()
+
+
+def log_metric(ctx: ProjectContext, run_id: str, point: MetricPoint) -> None:
+    """Log one metric value (through :func:`log_batch`)."""
+    log_batch(ctx, run_id, metrics=[point], single=True)
+
+
+def log_param(ctx: ProjectContext, run_id: str, key: str, value: str) -> None:
+    """Log one param; re-logging the same value is a no-op, a new value is refused."""
+    log_batch(ctx, run_id, params=[(key, value)], single=True)
+
+
+def set_tag(ctx: ProjectContext, run_id: str, key: str, value: str) -> None:
+    """Set one run tag; ``mlflow.runName`` also renames the run."""
+    log_batch(ctx, run_id, tags=[(key, value)], single=True)
+
+
+def delete_tag(ctx: ProjectContext, run_id: str, key: str) -> None:
+    """Remove a tag of an active run; a missing tag is 404."""
+    run = get_run(ctx, run_id)
+    _check_active(run)
+    tag = ctx.session.get(CandidateMetadata, (run.id, key))
+    if tag is None:
+        raise NotFound(f"No tag with name: {key} in run with id {run_id}")
+    ctx.session.delete(tag)
+    ctx.session.flush()
+
+
+# ---------------------------------------------------------------------------------------------
+# inputs and outputs
+
+
+def _logged_models(ctx: ProjectContext, model_ids: Iterable[str]) -> dict[str, int]:
+    """Primary keys of the named logged models; 404 for any not in this project."""
+    wanted = set(model_ids)
+    if not wanted:
+        return {}
+    found = dict(
+        ctx.session.execute(
+            select(LoggedModel.model_id, LoggedModel.id).where(
+                LoggedModel.project_id == ctx.project_id, LoggedModel.model_id.in_(wanted)
+            )
+        ).tuples().all()
+    )
+    missing = sorted(wanted - set(found))
+    if missing:
+        raise NotFound(f"Logged model with ID '{missing[0]}' not found.")
+    return found
+
+
+def _check_dataset(data: DatasetInputData) -> None:
+    for value, limit, name in (
+        (data.name, MAX_DATASET_NAME, "name"),
+        (data.digest, MAX_DATASET_DIGEST, "digest"),
+        (data.source_type, MAX_DATASET_SOURCE_TYPE, "source_type"),
+        (data.source, MAX_DATASET_SOURCE, "source"),
+        (data.schema, MAX_DATASET_SCHEMA, "schema"),
+        (data.profile, MAX_DATASET_PROFILE, "profile"),
+    ):
+        _check_optional(value, limit, name)
+    for key, value in data.tags:
+        _check_optional(key, MAX_INPUT_TAG_KEY, "key")
+        _check_optional(value, MAX_INPUT_TAG_VALUE, "value")
+
+
+def _dataset_ids(
+    ctx: ProjectContext, experiment_id: int, datasets: Sequence[DatasetInputData]
+) -> dict[tuple[str, str], int]:
+    """Find or create the experiment's dataset rows (unique by name and digest)."""
+    ctx.session.execute(
+        _insert(ctx, Dataset).on_conflict_do_nothing(),
+        [
+            {
+                "experiment_id": experiment_id,
+                "name": d.name,
+                "digest": d.digest,
+                "source_type": d.source_type,
+                "source": d.source,
+                "schema": d.schema,
+                "profile": d.profile,
+            }
+            for d in datasets
+        ],
+    )
+    rows = ctx.session.execute(
+        select(Dataset.name, Dataset.digest, Dataset.id).where(
+            Dataset.experiment_id == experiment_id,
+            Dataset.name.in_({d.name for d in datasets}),
+            Dataset.digest.in_({d.digest for d in datasets}),
+        )
+    )
+    return {(name, digest): pk for name, digest, pk in rows}
+
+
+def log_inputs(
+    ctx: ProjectContext,
+    run_id: str,
+    *,
+    datasets: Sequence[DatasetInputData] = (),
+    model_ids: Sequence[str] = (),
+) -> None:
+    """Record datasets (deduplicated per experiment) and logged models a run used."""
+    for data in datasets:
+        _check_dataset(data)
+    run = get_run(ctx, run_id)
+    _check_active(run)
+    models = _logged_models(ctx, model_ids)
+    unique = list({(d.name, d.digest): d for d in reversed(datasets)}.values())[::-1]
+    if unique:
+        ids = _dataset_ids(ctx, run.experiment_id, unique)
+        ctx.session.execute(
+            _insert(ctx, CandidateDatasetInput).on_conflict_do_nothing(),
+            [
+                {
+                    "candidate_id": run.id,
+                    "dataset_id": ids[(d.name, d.digest)],
+                    "tags": json.dumps([{"key": k, "value": v} for k, v in d.tags]),
+                }
+                for d in unique
+            ],
+        )
+    if models:
+        ctx.session.execute(
+            _insert(ctx, CandidateModelIO).on_conflict_do_nothing(),
+            [
+                {"candidate_id": run.id, "logged_model_id": pk, "direction": "input", "step": 0}
+                for pk in models.values()
+            ],
+        )
+    ctx.session.flush()
+
+
+def log_outputs(ctx: ProjectContext, run_id: str, models: Sequence[tuple[str, int]]) -> None:
+    """Record logged models a run produced, with the step each was produced at."""
+    run = get_run(ctx, run_id)
+    _check_active(run)
+    pks = _logged_models(ctx, [model_id for model_id, _ in models])
+    steps = {pks[model_id]: step for model_id, step in models}
+    if not steps:
+        return
+    stmt = _insert(ctx, CandidateModelIO)
+    ctx.session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["candidate_id", "logged_model_id", "direction"],
+            set_={"step": stmt.excluded.step},
+        ),
+        [
+            {"candidate_id": run.id, "logged_model_id": pk, "direction": "output", "step": step}
+            for pk, step in steps.items()
+        ],
+    )
+    ctx.session.flush()
+
+
+# ---------------------------------------------------------------------------------------------
+# search and metric history
+
+
+def _view_clause(view_type: str) -> list[t.Any]:
+    if view_type == "ACTIVE_ONLY":
+        return [Candidate.lifecycle_stage == ACTIVE]
+    if view_type == "DELETED_ONLY":
+        return [Candidate.lifecycle_stage == DELETED]
+    return []
+
+
+def _experiment_pks(ctx: ProjectContext, experiment_ids: Sequence[str]) -> t.Any:
+    iids = []
+    for experiment_id in experiment_ids:
+        iid = parse_experiment_id(experiment_id)
+        if iid is None:
+            raise InvalidParameter(
+                f"Invalid experiment ID '{experiment_id}'. Experiment ID must be a valid integer."
+            )
+        iids.append(iid)
+    return (
+        select(Experiment.id)
+        .where(Experiment.project_id == ctx.project_id, Experiment.iid.in_(iids))
+        .scalar_subquery()
+    )
+
+
+def search_runs(
+    ctx: ProjectContext,
+    *,
+    experiment_ids: Sequence[str],
+    filter_string: str | None = None,
+    view_type: str = "ACTIVE_ONLY",
+    max_results: int = 1000,
+    order_by: Sequence[str] | None = None,
+    page_token: str | None = None,
+) -> RunPage:
+    """One page of runs of the given experiments, filtered and ordered in SQL.
+
+    The page's runs come with their params, tags, latest metrics, inputs and outputs in a
+    fixed number of statements, whatever the page size.
+    """
+    offset = decode_page_token(page_token)
+    where = run_filter_clauses(filter_string or "")
+    ordering = run_order_by(list(order_by or []))
+    if not experiment_ids:
+        return RunPage([], None)
+    stmt = (
+        _run_query(ctx)
+        .where(Candidate.experiment_id.in_(_experiment_pks(ctx, experiment_ids)))
+        .where(*_view_clause(view_type), *where)
+        .order_by(*ordering)
+        .offset(offset)
+        .limit(max_results + 1)
+        .options(*_data_options())
+        .execution_options(populate_existing=True)
+    )
+    runs = list(ctx.session.scalars(stmt))
+    token = encode_page_token(offset + max_results) if len(runs) > max_results else None
+    return RunPage(_bundles(ctx, runs[:max_results]), token)
+
+
+class MetricHistoryPage(t.NamedTuple):
+    """Metric points of one key and the token of the next page, if any."""
+
+    metrics: list[CandidateMetric]
+    next_page_token: str | None
+
+
+_HISTORY_ORDER = (
+    CandidateMetric.step,
+    CandidateMetric.timestamp,
+    CandidateMetric.value,
+    CandidateMetric.is_nan,
+)
+
+
+def get_metric_history(
+    ctx: ProjectContext,
+    run_id: str,
+    key: str,
+    *,
+    max_results: int | None = None,
+    page_token: str | None = None,
+) -> MetricHistoryPage:
+    """Every point of ``key`` in step then timestamp order; paged when ``max_results`` is set."""
+    run = get_run(ctx, run_id)
+    offset = decode_page_token(page_token)
+    stmt = (
+        select(CandidateMetric)
+        .where(CandidateMetric.candidate_id == run.id, CandidateMetric.key == key)
+        .order_by(*_HISTORY_ORDER)
+        .offset(offset)
+    )
+    if max_results is not None:
+        stmt = stmt.limit(max_results + 1)
+    points = list(ctx.session.scalars(stmt))
+    if max_results is not None and len(points) > max_results:
+        return MetricHistoryPage(points[:max_results], encode_page_token(offset + max_results))
+    return MetricHistoryPage(points, None)
+
+
+def get_metric_history_bulk_interval(
+    ctx: ProjectContext,
+    run_ids: Sequence[str],
+    key: str,
+    *,
+    max_results: int,
+    start_step: int | None = None,
+    end_step: int | None = None,
+) -> list[tuple[str, CandidateMetric]]:
+    """Up to ``max_results`` points of ``key`` per run, evenly sampled in step order.
+
+    The first and last point of each run (within ``[start_step, end_step]``) are always kept;
+    with ``max_results`` 1 only the last point is returned. Sampling happens in SQL.
+    """
+    if len(run_ids) > MAX_BULK_RUN_IDS:
+        raise InvalidParameter(
+            f"GetMetricHistoryBulkInterval request must specify at most {MAX_BULK_RUN_IDS}"
+            f" run_ids. Received {len(run_ids)} run_ids."
+        )
+    runs = {
+        run.run_id: run
+        for run in ctx.session.scalars(_run_query(ctx).where(Candidate.run_id.in_(run_ids)))
+    }
+    for run_id in run_ids:
+        if run_id not in runs:
+            raise NotFound(f"Run with id={run_id} not found")
+    if not runs:
+        return []
+    sampled = _sampled_points(
+        [run.id for run in runs.values()], key, max(1, max_results), start_step, end_step
+    )
+    by_candidate: dict[int, list[CandidateMetric]] = {}
+    for point in ctx.session.scalars(sampled):
+        by_candidate.setdefault(point.candidate_id, []).append(point)
+    return [
+        (run_id, point)
+        for run_id in dict.fromkeys(run_ids)
+        for point in by_candidate.get(runs[run_id].id, [])
+    ]
+
+
+def _sampled_points(
+    candidate_ids: list[int], key: str, k: int, start_step: int | None, end_step: int | None
+) -> Select[CandidateMetric]:
+    """Rows whose position i of n (0-based) starts a new bucket ``i * (k - 1) // (n - 1)``."""
+    cm = CandidateMetric
+    where = [cm.candidate_id.in_(candidate_ids), cm.key == key]
+    if start_step is not None and end_step is not None:
+        where += [cm.step >= start_step, cm.step <= end_step]
+    ranked = (
+        select(
+            cm.candidate_id, cm.key, cm.step, cm.timestamp, cm.value, cm.is_nan,
+            (
+                func.row_number().over(partition_by=cm.candidate_id, order_by=_HISTORY_ORDER) - 1
+            ).label("i"),
+            func.count().over(partition_by=cm.candidate_id).label("n"),
+        )
+        .where(*where)
+        .subquery()
+    )
+    i, n = ranked.c.i, ranked.c.n
+    if k == 1:
+        keep = i == n - 1
+    else:
+        bucket = (i * (k - 1)) // func.nullif(n - 1, 0)
+        previous = ((i - 1) * (k - 1)) // func.nullif(n - 1, 0)
+        keep = (n <= k) | (i == 0) | (bucket != previous)
+    picked = select(
+        ranked.c.candidate_id, ranked.c.key, ranked.c.step, ranked.c.timestamp,
+        ranked.c.value, ranked.c.is_nan,
+    ).where(keep).subquery()
+    return (
+        select(cm)
+        .join(
+            picked,
+            (cm.candidate_id == picked.c.candidate_id)
+            & (cm.key == picked.c.key)
+            & (cm.step == picked.c.step)
+            & (cm.timestamp == picked.c.timestamp)
+            & (cm.value == picked.c.value)
+            & (cm.is_nan == picked.c.is_nan),
+        )
+        .order_by(cm.candidate_id, *_HISTORY_ORDER)
+    )

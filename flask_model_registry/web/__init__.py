@@ -1,0 +1,78 @@
+"""The web pages blueprint (``/projects/<id>/-/ml/...``)."""
+
+from __future__ import annotations
+
+import typing as t
+
+from flask import Blueprint, Response, redirect, render_template, request, url_for
+
+from ..errors import NotFound, PermissionDenied, RegistryError, Unauthenticated
+from ..permissions import authorize
+from ..scope import make_context
+from ..state import RegistryState, get_state
+from .routes import ROUTES, PageRoute
+
+__all__ = ["BLUEPRINT_NAME", "make_blueprint"]
+
+BLUEPRINT_NAME = "model_registry_web"
+
+
+def _make_view(route: PageRoute, state: RegistryState) -> t.Callable[..., t.Any]:
+    session = state.db.session
+
+    def endpoint(project_id: int, **kwargs: t.Any) -> t.Any:
+        permission = route.permission_for(request.method)
+        user = authorize(project_id, permission)
+        ctx = make_context(project_id, user)
+        try:
+            result = route.view(ctx, **kwargs)
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        return result
+
+    endpoint.__name__ = route.endpoint
+    return endpoint
+
+
+def _error_page(error: RegistryError) -> t.Any:
+    state = get_state()
+    if isinstance(error, Unauthenticated) and state.settings.login_view:
+        return redirect(url_for(state.settings.login_view, next=request.full_path))
+    status = error.status_code
+    if isinstance(error, (NotFound, PermissionDenied, Unauthenticated)) or status < 500:
+        body = render_template(
+            "model_registry/error.html",
+            base_template=state.settings.base_template,
+            status=status,
+            message=error.message,
+        )
+        return Response(body, status=status)
+    raise error
+
+
+def _drop_project_for_static(endpoint: str | None, values: dict[str, t.Any] | None) -> None:
+    # Static files are the same for every project; the prefix still carries its id.
+    if endpoint == f"{BLUEPRINT_NAME}.static" and values is not None:
+        values.pop("project_id", None)
+
+
+def make_blueprint(state: RegistryState) -> Blueprint:
+    """Build the pages blueprint from its route table."""
+    bp = Blueprint(
+        BLUEPRINT_NAME,
+        __name__,
+        url_prefix=state.settings.web_prefix,
+        template_folder="../templates",
+        static_folder="../static/model_registry",
+        static_url_path="/-/static",
+    )
+    for route in ROUTES:
+        bp.add_url_rule(route.rule, route.endpoint, _make_view(route, state),
+                        methods=list(route.methods))
+        state.endpoint_permissions[f"{BLUEPRINT_NAME}.{route.endpoint}"] = route.permission
+    state.endpoint_permissions[f"{BLUEPRINT_NAME}.static"] = None
+    bp.url_value_preprocessor(_drop_project_for_static)
+    bp.register_error_handler(RegistryError, _error_page)
+    return bp

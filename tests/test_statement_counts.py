@@ -1,0 +1,347 @@
+"""No N+1 queries on the hot MLflow endpoints: the SQL statements one request executes must not
+grow with the rows it reads or writes (10 vs 100 runs, metrics, params, tags, versions...).
+
+Statements are counted with a ``before_cursor_execute`` listener around single test-client
+requests; an ``executemany`` counts once. Each pair is measured right after a warm-up request,
+so per-request work of the host (token bookkeeping) is the same for both sides.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import pytest
+from flask import Flask
+from sqlalchemy import event
+
+from tests.conftest import Project
+
+SMALL, LARGE = 10, 100
+
+
+class Api:
+    """JSON calls to the project's MLflow API as its developer; every call must answer 200."""
+
+    def __init__(self, client: t.Any, project: Project) -> None:
+        self.client = client
+        self.base = f"/api/v4/projects/{project.id}/ml/mlflow/api/2.0/mlflow/"
+        self.headers = project.headers("developer")
+
+    def _check(self, response: t.Any, path: str) -> dict[str, t.Any]:
+        assert response.status_code == 200, (path, response.status_code, response.get_data())
+        return t.cast(dict[str, t.Any], response.get_json() or {})
+
+    def post(self, path: str, body: dict[str, t.Any]) -> dict[str, t.Any]:
+        return self._check(self.client.post(self.base + path, json=body, headers=self.headers),
+                           path)
+
+    def get(self, path: str, **params: t.Any) -> dict[str, t.Any]:
+        return self._check(
+            self.client.get(self.base + path, query_string=params, headers=self.headers), path
+        )
+
+    def experiment(self, name: str) -> str:
+        return str(self.post("experiments/create", {"name": name})["experiment_id"])
+
+    def run(self, experiment_id: str, name: str = "run") -> str:
+        body = {"experiment_id": experiment_id, "run_name": name, "start_time": 1_000}
+        return str(self.post("runs/create", body)["run"]["info"]["run_id"])
+
+    def log(self, run_id: str, params: int = 0, tags: int = 0, keys: int = 0, steps: int = 1,
+            key_prefix: str = "m") -> None:
+        """Log ``params`` params, ``tags`` tags and ``steps`` points of ``keys`` metric keys."""
+        metrics = [
+            {"key": f"{key_prefix}{k}", "value": k + step / 10, "timestamp": 1_000 + step,
+             "step": step}
+            for step in range(steps)
+            for k in range(keys)
+        ]
+        for i in range(0, max(len(metrics), 1), 1000):
+            body: dict[str, t.Any] = {"run_id": run_id, "metrics": metrics[i : i + 1000]}
+            if i == 0:
+                body["params"] = [{"key": f"p{k}", "value": "a"} for k in range(params)]
+                body["tags"] = [{"key": f"t{k}", "value": f"v{k}"} for k in range(tags)]
+            self.post("runs/log-batch", body)
+
+    def warm_up(self) -> None:
+        self.get("experiments/get", experiment_id="0")
+
+
+@contextmanager
+def counting(app: Flask) -> Iterator[list[str]]:
+    """Collect the SQL statements executed on the app's engines inside the block."""
+    statements: list[str] = []
+
+    def record(_conn: t.Any, _cursor: t.Any, statement: str, *_args: t.Any) -> None:
+        statements.append(statement)
+
+    with app.app_context():
+        engines = list(app.extensions["sqlalchemy"].engines.values())
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", record)
+
+
+def statements_per_request(app: Flask, api: Api, *calls: Callable[[], object]) -> list[int]:
+    """After a warm-up request, the number of statements each call executes."""
+    api.warm_up()
+    counts = []
+    for call in calls:
+        with counting(app) as statements:
+            call()
+        counts.append(len(statements))
+    return counts
+
+
+def assert_constant(counts: list[int], what: str) -> None:
+    assert counts[0] > 0, f"{what}: no statements counted; is the listener on the right engine?"
+    assert len(set(counts)) == 1, f"{what}: statements per request grow with rows: {counts}"
+
+
+@pytest.fixture
+def api(client: t.Any, project: Project) -> Api:
+    return Api(client, project)
+
+
+# --- tracking ----------------------------------------------------------------------------------
+
+
+def _batch(run_id: str, n: int, step: int = 0) -> dict[str, t.Any]:
+    return {
+        "run_id": run_id,
+        "metrics": [
+            {"key": f"m{k}", "value": k * 0.5, "timestamp": 2_000 + step, "step": step}
+            for k in range(n)
+        ],
+        "params": [{"key": f"p{k}", "value": str(k)} for k in range(n)] if step == 0 else [],
+        "tags": [{"key": f"t{k}", "value": str(k)} for k in range(n)] if step == 0 else [],
+    }
+
+
+def test_log_batch_new_rows(app: Flask, api: Api) -> None:
+    experiment = api.experiment("log-batch")
+    small, large = api.run(experiment), api.run(experiment)
+    counts = statements_per_request(
+        app, api,
+        lambda: api.post("runs/log-batch", _batch(small, SMALL)),
+        lambda: api.post("runs/log-batch", _batch(large, LARGE)),
+    )
+    assert_constant(counts, f"log-batch of {SMALL} vs {LARGE} metrics, params and tags")
+    logged = api.get("runs/get", run_id=large)["run"]["data"]
+    assert len(logged["metrics"]) == len(logged["params"]) == LARGE
+
+
+def test_log_batch_updates_latest_metrics(app: Flask, api: Api) -> None:
+    """Newer points for keys that already have a latest value: no read-modify-write per key."""
+    experiment = api.experiment("log-batch-again")
+    small, large = api.run(experiment), api.run(experiment)
+    api.post("runs/log-batch", _batch(small, SMALL))
+    api.post("runs/log-batch", _batch(large, LARGE))
+    counts = statements_per_request(
+        app, api,
+        lambda: api.post("runs/log-batch", _batch(small, SMALL, step=1)),
+        lambda: api.post("runs/log-batch", _batch(large, LARGE, step=1)),
+    )
+    assert_constant(counts, f"second log-batch of {SMALL} vs {LARGE} existing keys")
+    metrics = api.get("runs/get", run_id=large)["run"]["data"]["metrics"]
+    assert {m["step"] for m in metrics} == {1}
+
+
+def test_log_metric(app: Flask, api: Api) -> None:
+    experiment = api.experiment("log-metric")
+    small, large = api.run(experiment), api.run(experiment)
+    api.log(small, keys=SMALL, steps=1)
+    api.log(large, keys=LARGE, steps=LARGE)
+
+    def log_metric(run_id: str) -> Callable[[], object]:
+        body = {"run_id": run_id, "run_uuid": run_id, "key": "m0", "value": 9.5,
+                "timestamp": 9_000, "step": 1_000}
+        return lambda: api.post("runs/log-metric", body)
+
+    counts = statements_per_request(app, api, log_metric(small), log_metric(large))
+    assert_constant(counts, f"log-metric on a run with {SMALL} vs {LARGE * LARGE} points")
+    history = api.get("metrics/get-history", run_id=large, metric_key="m0")["metrics"]
+    assert len(history) == LARGE + 1
+
+
+def test_get_run(app: Flask, api: Api) -> None:
+    experiment = api.experiment("get-run")
+    small, large = api.run(experiment), api.run(experiment)
+    api.log(small, params=SMALL, tags=SMALL, keys=SMALL, steps=2)
+    api.log(large, params=LARGE, tags=LARGE, keys=LARGE, steps=2)
+    answers: list[dict[str, t.Any]] = []
+    counts = statements_per_request(
+        app, api,
+        lambda: answers.append(api.get("runs/get", run_id=small)),
+        lambda: answers.append(api.get("runs/get", run_id=large)),
+    )
+    assert_constant(counts, f"runs/get with {SMALL} vs {LARGE} params, tags and metrics")
+    data = answers[1]["run"]["data"]
+    assert (len(data["params"]), len(data["metrics"])) == (LARGE, LARGE)
+    assert len(data["tags"]) >= LARGE
+
+
+@pytest.fixture
+def search_experiments(api: Api) -> dict[int, str]:
+    """An experiment of SMALL runs and one of LARGE runs, each run with params, tags and
+    metrics."""
+    experiments = {}
+    for size in (SMALL, LARGE):
+        experiment = api.experiment(f"search-{size}")
+        for i in range(size):
+            run_id = api.run(experiment, f"run-{i}")
+            api.log(run_id, params=3, tags=3, keys=3, steps=1)
+        experiments[size] = experiment
+    return experiments
+
+
+@pytest.mark.parametrize(
+    ("filter_string", "order_by"),
+    [
+        pytest.param("metrics.m0 >= 0 and params.p0 = 'a'", ["metrics.m1 DESC"], id="filtered"),
+        pytest.param("", [], id="unfiltered"),
+    ],
+)
+def test_search_runs(
+    app: Flask, api: Api, search_experiments: dict[int, str], filter_string: str,
+    order_by: list[str],
+) -> None:
+    answers: list[dict[str, t.Any]] = []
+
+    def search(size: int) -> Callable[[], object]:
+        body = {"experiment_ids": [search_experiments[size]], "filter": filter_string,
+                "order_by": order_by, "max_results": 1000}
+        return lambda: answers.append(api.post("runs/search", body))
+
+    counts = statements_per_request(app, api, search(SMALL), search(LARGE))
+    assert_constant(counts, f"runs/search over {SMALL} vs {LARGE} runs")
+    assert [len(a["runs"]) for a in answers] == [SMALL, LARGE]
+    assert all(len(run["data"]["params"]) == 3 for run in answers[1]["runs"])
+
+
+def test_get_metric_history(app: Flask, api: Api) -> None:
+    experiment = api.experiment("history")
+    small, large = api.run(experiment), api.run(experiment)
+    api.log(small, keys=1, steps=SMALL)
+    api.log(large, keys=1, steps=LARGE * 10)
+    answers: list[dict[str, t.Any]] = []
+
+    def history(run_id: str) -> Callable[[], object]:
+        return lambda: answers.append(api.get("metrics/get-history", run_id=run_id,
+                                              metric_key="m0"))
+
+    counts = statements_per_request(app, api, history(small), history(large))
+    assert_constant(counts, f"metrics/get-history of {SMALL} vs {LARGE * 10} points")
+    assert [len(a["metrics"]) for a in answers] == [SMALL, LARGE * 10]
+
+
+# --- registry ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def models(api: Api) -> dict[int, str]:
+    """Model ``small`` with one version, one alias and one tag; model ``large`` with 10 of each,
+    its versions in several stages and with tags."""
+    experiment = api.experiment("registry")
+    run_id = api.run(experiment)
+    names = {1: "small", 10: "large"}
+    for count, name in names.items():
+        api.post("registered-models/create", {"name": name})
+        for v in range(1, count + 1):
+            api.post("model-versions/create", {
+                "name": name, "source": f"runs:/{run_id}/model", "run_id": run_id,
+                "tags": [{"key": f"k{i}", "value": "v"} for i in range(count)],
+            })
+            api.post("registered-models/alias", {"name": name, "alias": f"a{v}",
+                                                 "version": str(v)})
+            api.post("registered-models/set-tag", {"name": name, "key": f"t{v}", "value": "v"})
+        api.post("registered-models/alias", {"name": name, "alias": "champion",
+                                             "version": "1"})
+        for v, stage in list(zip(range(2, count + 1), ("Staging", "Production", "Archived"),
+                                 strict=False)):
+            api.post("model-versions/transition-stage", {
+                "name": name, "version": str(v), "stage": stage,
+                "archive_existing_versions": False,
+            })
+    return names
+
+
+VERSION_TAGS = {f"k{i}" for i in range(10)}
+
+
+def _tag_keys(version: dict[str, t.Any]) -> set[str]:
+    return {tag["key"] for tag in version.get("tags", [])}
+
+
+def test_get_registered_model(app: Flask, api: Api, models: dict[int, str]) -> None:
+    answers: list[dict[str, t.Any]] = []
+    counts = statements_per_request(
+        app, api,
+        lambda: answers.append(api.get("registered-models/get", name=models[1])),
+        lambda: answers.append(api.get("registered-models/get", name=models[10])),
+    )
+    assert_constant(counts, "registered-models/get with 1 vs 10 versions, aliases and tags")
+    large = answers[1]["registered_model"]
+    assert len(large["aliases"]) == 11
+    assert len(large["tags"]) == 10
+    assert {v["current_stage"] for v in large["latest_versions"]} == {
+        "None", "Staging", "Production", "Archived"
+    }
+
+
+def test_search_model_versions(app: Flask, api: Api, models: dict[int, str]) -> None:
+    answers: list[dict[str, t.Any]] = []
+
+    def search(name: str) -> Callable[[], object]:
+        return lambda: answers.append(
+            api.get("model-versions/search", filter=f"name='{name}'", max_results=10000)
+        )
+
+    counts = statements_per_request(app, api, search(models[1]), search(models[10]))
+    assert_constant(counts, "model-versions/search of 1 vs 10 versions")
+    assert [len(a["model_versions"]) for a in answers] == [1, 10]
+    assert all(_tag_keys(v) >= VERSION_TAGS for v in answers[1]["model_versions"])
+
+
+def test_search_all_model_versions(app: Flask, api: Api, models: dict[int, str]) -> None:
+    answers: list[dict[str, t.Any]] = []
+    counts = statements_per_request(
+        app, api,
+        lambda: answers.append(api.get("model-versions/search", max_results=1)),
+        lambda: answers.append(api.get("model-versions/search", max_results=10000)),
+    )
+    assert_constant(counts, "model-versions/search returning 1 vs 11 versions")
+    assert [len(a["model_versions"]) for a in answers] == [1, 11]
+
+
+def test_get_model_version_by_alias(app: Flask, api: Api, models: dict[int, str]) -> None:
+    answers: list[dict[str, t.Any]] = []
+
+    def by_alias(name: str) -> Callable[[], object]:
+        return lambda: answers.append(
+            api.get("registered-models/alias", name=name, alias="champion")
+        )
+
+    counts = statements_per_request(app, api, by_alias(models[1]), by_alias(models[10]))
+    assert_constant(counts, "registered-models/alias (GET) on a model of 1 vs 10 versions")
+    version = answers[1]["model_version"]
+    assert version["version"] == "1"
+    assert sorted(version["aliases"]) == ["a1", "champion"]
+    assert _tag_keys(version) >= VERSION_TAGS
+
+
+def test_set_alias(app: Flask, api: Api, models: dict[int, str]) -> None:
+    def set_alias(name: str) -> Callable[[], object]:
+        body = {"name": name, "alias": "prod", "version": "1"}
+        return lambda: api.post("registered-models/alias", body)
+
+    counts = statements_per_request(app, api, set_alias(models[1]), set_alias(models[10]))
+    assert_constant(counts, "registered-models/alias (POST) on a model of 1 vs 10 versions")
+    answer = api.get("registered-models/alias", name=models[10], alias="prod")
+    assert answer["model_version"]["version"] == "1"
