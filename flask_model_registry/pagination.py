@@ -51,8 +51,8 @@ def decode_page_token(token: str | None, **bind: Any) -> int:
         raise InvalidParameter("Invalid page token, could not base64-decode") from None
     try:
         parsed = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise InvalidParameter(f"Invalid page token, decoded value={raw!r}") from None
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise InvalidParameter(f"Invalid page token, decoded value={raw[:100]!r}") from None
     if not isinstance(parsed, dict):
         raise InvalidParameter(f"Invalid page token, parsed value={parsed!r}")
     offset = parsed.get("offset")

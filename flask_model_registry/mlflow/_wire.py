@@ -60,6 +60,8 @@ def _json_body() -> dict[str, t.Any]:
             data = json.loads(data)
     except (ValueError, UnicodeDecodeError):
         raise InvalidParameter("Malformed JSON in the request body.") from None
+    except RecursionError:
+        raise InvalidParameter("The JSON request body is nested too deeply.") from None
     if not isinstance(data, dict):
         raise InvalidParameter("The request body must be a JSON object.")
     return data
