@@ -81,9 +81,11 @@ class ModelRegistry:
         from .api import make_blueprint as make_api_blueprint
         from .cli import model_registry_cli
         from .mlflow import make_blueprint as make_mlflow_blueprint
+        from .openapi import register_openapi
 
         app.register_blueprint(make_mlflow_blueprint(state))
         app.register_blueprint(make_api_blueprint(state))
+        register_openapi(app, state)
         if settings.enable_web:
             from .web import make_blueprint as make_web_blueprint
 

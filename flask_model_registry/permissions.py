@@ -13,6 +13,8 @@ from .state import get_state
 __all__ = ["authorize", "current_user", "is_allowed"]
 
 _USER_KEY = "_model_registry_user"
+#: Project ids are 64-bit; larger ones cannot exist and never reach the host.
+MAX_PROJECT_ID = 2**63 - 1
 _ACCESS_KEY = "_model_registry_access"
 
 
@@ -39,6 +41,8 @@ def authorize(project_id: int, permission: Permission) -> t.Any:
     Without read access the project does not exist for the caller (404), or, when nobody is
     signed in, authentication is asked for (401). Readers who may not write get 403.
     """
+    if not 0 <= project_id <= MAX_PROJECT_ID:
+        raise NotFound(f"Project {project_id} not found.")
     user = current_user()
     if not is_allowed(project_id, permission.read_counterpart):
         if user is None:

@@ -6,10 +6,13 @@ import typing as t
 
 from sqlalchemy.orm import Session
 
+from .errors import InvalidParameter
+from .hooks import Permission
+from .permissions import authorize
 from .services.context import ProjectContext
 from .state import get_state
 
-__all__ = ["make_context", "user_name"]
+__all__ = ["call_in_project", "make_context", "user_name"]
 
 
 def user_name(user: t.Any) -> str | None:
@@ -34,3 +37,23 @@ def make_context(project_id: int, user: t.Any) -> ProjectContext:
         settings=state.settings,
         packages=state.registry,
     )
+
+
+def call_in_project(
+    project_id: int,
+    permission: Permission | None,
+    view: t.Callable[..., t.Any],
+    kwargs: t.Mapping[str, t.Any],
+) -> t.Any:
+    """Authorize, then run ``view(ctx, **kwargs)`` in one transaction: commit or roll back."""
+    user = authorize(project_id, permission) if permission is not None else None
+    if any(isinstance(value, str) and "\x00" in value for value in kwargs.values()):
+        raise InvalidParameter("NUL characters are not allowed in URLs.")
+    ctx = make_context(project_id, user)
+    try:
+        result = view(ctx, **kwargs)
+        ctx.session.commit()
+    except BaseException:
+        ctx.session.rollback()
+        raise
+    return result

@@ -8,8 +8,7 @@ from flask import Blueprint, Response
 
 from ..mlflow import register_error_handlers
 from ..mlflow._wire import json_response
-from ..permissions import authorize
-from ..scope import make_context
+from ..scope import call_in_project
 from ..state import RegistryState
 from .routes import ROUTES, ApiRoute
 
@@ -19,17 +18,8 @@ BLUEPRINT_NAME = "model_registry_api"
 
 
 def _make_view(route: ApiRoute, state: RegistryState) -> t.Callable[..., Response]:
-    session = state.db.session
-
     def endpoint(project_id: int, **kwargs: t.Any) -> Response:
-        user = authorize(project_id, route.permission)
-        ctx = make_context(project_id, user)
-        try:
-            result = route.view(ctx, **kwargs)
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+        result = call_in_project(project_id, route.permission, route.view, kwargs)
         if isinstance(result, Response):
             return result
         payload, status = result if isinstance(result, tuple) else (result, 200)

@@ -19,6 +19,10 @@ CHUNK_SIZE = 1024 * 1024
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
+#: Longest file or directory name, and longest relative path, the store accepts.
+MAX_SEGMENT_BYTES = 255
+MAX_PATH_BYTES = 2048
+
 def normalize_path(path: str) -> str:
     """Turn a client-supplied relative artifact path into a safe POSIX relative path.
 
@@ -45,6 +49,10 @@ def normalize_path(path: str) -> str:
         segments = [s for s in decoded.split("/") if s not in ("", ".")]
         if ".." in segments:
             problem = "contains a '..' segment"
+        elif any(len(s.encode("utf-8")) > MAX_SEGMENT_BYTES for s in segments):
+            problem = f"has a name longer than {MAX_SEGMENT_BYTES} bytes"
+        elif len(decoded.encode("utf-8")) > MAX_PATH_BYTES:
+            problem = f"is longer than {MAX_PATH_BYTES} bytes"
         else:
             return "/".join(segments)
     raise InvalidParameter(f"Invalid artifact path {path!r}: the path {problem}.")

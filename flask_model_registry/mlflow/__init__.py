@@ -17,8 +17,7 @@ from ..errors import (
     RegistryError,
     TemporarilyUnavailable,
 )
-from ..permissions import authorize
-from ..scope import make_context
+from ..scope import call_in_project
 from ..state import RegistryState
 from ._wire import json_response
 from .routes import ROUTES, Route
@@ -44,17 +43,9 @@ def _resolve(name: str) -> View:
 
 def _make_view(route: Route, state: RegistryState) -> View:
     view = _resolve(route.view)
-    session = state.db.session
 
     def endpoint(project_id: int, **kwargs: t.Any) -> Response:
-        user = authorize(project_id, route.permission) if route.permission else None
-        ctx = make_context(project_id, user)
-        try:
-            result = view(ctx, **kwargs)
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+        result = call_in_project(project_id, route.permission, view, kwargs)
         if isinstance(result, Response):
             return result
         return json_response(result or {})

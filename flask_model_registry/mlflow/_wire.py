@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import typing as t
 
 from flask import Response, request
 from marshmallow import Schema, fields
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..errors import InvalidParameter
 from ..schemas.base import load
@@ -16,6 +18,7 @@ from ..state import get_state
 __all__ = ["json_response", "parse", "request_data", "wire_float"]
 
 _CONTENT_CHECKED = frozenset({"POST", "PUT"})
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def wire_float(value: float) -> float | str:
@@ -48,8 +51,7 @@ def _json_body() -> dict[str, t.Any]:
         raise InvalidParameter(
             f"Bad Request. Content-Type must be 'application/json', got '{request.content_type}'."
         )
-    request.max_content_length = get_state().settings.max_json_bytes
-    raw = request.get_data(cache=True)
+    raw = _read_body(get_state().settings.max_json_bytes)
     if not raw.strip():
         return {}
     if b"\\u0000" in raw:
@@ -64,7 +66,34 @@ def _json_body() -> dict[str, t.Any]:
         raise InvalidParameter("The JSON request body is nested too deeply.") from None
     if not isinstance(data, dict):
         raise InvalidParameter("The request body must be a JSON object.")
+    if _SURROGATE_ESCAPE.search(raw) and not _encodable(data):
+        raise InvalidParameter("The request body contains an unpaired UTF-16 surrogate.")
     return data
+
+
+def _read_body(limit: int) -> bytes:
+    """The body, refused with 413 past ``limit`` bytes, chunked or not."""
+    if request.content_length is not None and request.content_length > limit:
+        raise RequestEntityTooLarge()
+    raw = request.stream.read(limit + 1)
+    if len(raw) > limit:
+        raise RequestEntityTooLarge()
+    return raw
+
+
+def _encodable(value: t.Any) -> bool:
+    """Whether every string in ``value`` is valid Unicode (no lone surrogates)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, dict):
+        return all(_encodable(k) and _encodable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_encodable(item) for item in value)
+    return True
 
 
 def request_data(schema: Schema | None = None) -> dict[str, t.Any]:

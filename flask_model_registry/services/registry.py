@@ -1037,7 +1037,11 @@ def _snapshot(ctx: ProjectContext, model: Model, location: str | None) -> str | 
     if source_path is None or not ctx.artifacts.exists(source_path):
         return None
     target = f"{_model_dir(ctx, model)}/{uuid.uuid4().hex}"
-    ctx.artifacts.copy_tree(source_path, target)
+    try:
+        ctx.artifacts.copy_tree(source_path, target)
+    except BaseException:
+        ctx.artifacts.delete(target)  # a copy cut short must not stay behind
+        raise
     return target
 
 

@@ -2,35 +2,27 @@
 
 from __future__ import annotations
 
+import logging
 import typing as t
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
+from sqlalchemy.exc import OperationalError
 
 from ..errors import NotFound, PermissionDenied, RegistryError, Unauthenticated
-from ..permissions import authorize
-from ..scope import make_context
+from ..scope import call_in_project
 from ..state import RegistryState, get_state
 from .routes import ROUTES, PageRoute
 
 __all__ = ["BLUEPRINT_NAME", "make_blueprint"]
 
 BLUEPRINT_NAME = "model_registry_web"
+logger = logging.getLogger("flask_model_registry")
 
 
 def _make_view(route: PageRoute, state: RegistryState) -> t.Callable[..., t.Any]:
-    session = state.db.session
-
     def endpoint(project_id: int, **kwargs: t.Any) -> t.Any:
         permission = route.permission_for(request.method)
-        user = authorize(project_id, permission)
-        ctx = make_context(project_id, user)
-        try:
-            result = route.view(ctx, **kwargs)
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        return result
+        return call_in_project(project_id, permission, route.view, kwargs)
 
     endpoint.__name__ = route.endpoint
     return endpoint
@@ -58,6 +50,17 @@ def _drop_project_for_static(endpoint: str | None, values: dict[str, t.Any] | No
         values.pop("project_id", None)
 
 
+def _database_unavailable_page(error: OperationalError) -> t.Any:
+    logger.warning("Database unavailable: %s", type(error.orig).__name__)
+    body = render_template(
+        "model_registry/error.html",
+        base_template=get_state().settings.base_template,
+        status=503,
+        message="The database is temporarily unavailable; try again shortly.",
+    )
+    return Response(body, status=503)
+
+
 def make_blueprint(state: RegistryState) -> Blueprint:
     """Build the pages blueprint from its route table."""
     bp = Blueprint(
@@ -71,8 +74,14 @@ def make_blueprint(state: RegistryState) -> Blueprint:
     for route in ROUTES:
         bp.add_url_rule(route.rule, route.endpoint, _make_view(route, state),
                         methods=list(route.methods))
-        state.endpoint_permissions[f"{BLUEPRINT_NAME}.{route.endpoint}"] = route.permission
+        enforced = (
+            route.write_permission
+            if route.write_permission is not None and "GET" not in route.methods
+            else route.permission
+        )
+        state.endpoint_permissions[f"{BLUEPRINT_NAME}.{route.endpoint}"] = enforced
     state.endpoint_permissions[f"{BLUEPRINT_NAME}.static"] = None
     bp.url_value_preprocessor(_drop_project_for_static)
     bp.register_error_handler(RegistryError, _error_page)
+    bp.register_error_handler(OperationalError, _database_unavailable_page)
     return bp
