@@ -37,7 +37,10 @@ class UserLoader(t.Protocol):
 
 
 class ProjectAccess(t.Protocol):
-    """Return whether ``user`` (possibly ``None``) has ``permission`` in ``project_id``."""
+    """Return whether ``user`` (possibly ``None``) has ``permission`` in ``project_id``.
+
+    A ``write_*`` permission must imply its ``read_*`` counterpart.
+    """
 
     def __call__(self, user: t.Any, project_id: int, permission: str) -> bool: ...
 

@@ -39,11 +39,14 @@ def authorize(project_id: int, permission: Permission) -> t.Any:
     """Return the current user if they hold ``permission`` in ``project_id``, else raise.
 
     Without read access the project does not exist for the caller (404), or, when nobody is
-    signed in, authentication is asked for (401). Readers who may not write get 403.
+    signed in, authentication is asked for (401). Readers who may not write get 403. A write
+    permission implies its read permission, so an allowed write asks the host once.
     """
     if not 0 <= project_id <= MAX_PROJECT_ID:
         raise NotFound(f"Project {project_id} not found.")
     user = current_user()
+    if permission.is_write and is_allowed(project_id, permission):
+        return user
     if not is_allowed(project_id, permission.read_counterpart):
         if user is None:
             raise Unauthenticated(
@@ -51,7 +54,7 @@ def authorize(project_id: int, permission: Permission) -> t.Any:
                 " 'Authorization: Bearer <token>' (MLFLOW_TRACKING_TOKEN)."
             )
         raise NotFound(f"Project {project_id} not found.")
-    if permission.is_write and not is_allowed(project_id, permission):
+    if permission.is_write:
         if user is None:
             raise Unauthenticated("Authentication required to change this project.")
         raise PermissionDenied(

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import typing as t
 
+from flask import g, request
 from sqlalchemy.orm import Session
 
 from .errors import InvalidParameter
 from .hooks import Permission
 from .permissions import authorize
 from .services.context import ProjectContext
+from .sqlite import WRITE_PHASE_KEY
 from .state import get_state
 
 __all__ = ["call_in_project", "make_context", "user_name"]
+
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def user_name(user: t.Any) -> str | None:
@@ -46,10 +50,17 @@ def call_in_project(
     kwargs: t.Mapping[str, t.Any],
 ) -> t.Any:
     """Authorize, then run ``view(ctx, **kwargs)`` in one transaction: commit or roll back."""
+    writing = request.method not in _READ_METHODS
+    if writing:
+        setattr(g, WRITE_PHASE_KEY, False)
     user = authorize(project_id, permission) if permission is not None else None
     if any(isinstance(value, str) and "\x00" in value for value in kwargs.values()):
         raise InvalidParameter("NUL characters are not allowed in URLs.")
     ctx = make_context(project_id, user)
+    if writing:
+        # End the authorization's read transaction; the view's writes take the lock anew.
+        ctx.session.commit()
+        setattr(g, WRITE_PHASE_KEY, True)
     try:
         result = view(ctx, **kwargs)
         ctx.session.commit()

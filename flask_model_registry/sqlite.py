@@ -1,15 +1,21 @@
 """SQLite connection settings for concurrent use: WAL, a busy timeout, foreign keys, and
-``BEGIN IMMEDIATE`` for writing requests so that two writers queue instead of failing."""
+``BEGIN IMMEDIATE`` for writing requests so that two writers queue instead of failing.
+
+A writing request is authorized in a plain read transaction first (``WRITE_PHASE_KEY`` is
+false then), so the write lock is held only while the view itself runs."""
 
 from __future__ import annotations
 
 import typing as t
 
-from flask import has_request_context, request
+from flask import g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-__all__ = ["configure_engine"]
+__all__ = ["WRITE_PHASE_KEY", "configure_engine"]
+
+#: Set on ``flask.g`` once a writing request is authorized: its next transaction takes the lock.
+WRITE_PHASE_KEY = "_model_registry_write_phase"
 
 _CONFIGURED = "_model_registry_sqlite"
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -36,5 +42,9 @@ def configure_engine(engine: Engine, *, busy_timeout: float) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: t.Any) -> None:
-        writing = has_request_context() and request.method not in _READ_METHODS
+        writing = (
+            has_request_context()
+            and request.method not in _READ_METHODS
+            and g.get(WRITE_PHASE_KEY, True)
+        )
         connection.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")

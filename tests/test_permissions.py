@@ -86,13 +86,19 @@ def test_public_project_reads_anonymously_but_writes_need_a_user(
     assert denied.get_json()["error_code"] == "PERMISSION_DENIED"
 
 
-def test_host_is_asked_once_per_permission_per_request(host: tuple[Flask, t.Any]) -> None:
+def test_a_refused_write_asks_for_write_then_read(host: tuple[Flask, t.Any]) -> None:
     app, calls = host
     call(app, "POST", "/experiments/create", "reader-token")
     assert calls == [
-        ("reader", 1, "read_model_experiments"),
         ("reader", 1, "write_model_experiments"),
+        ("reader", 1, "read_model_experiments"),
     ]
+
+
+def test_an_allowed_write_asks_the_host_once(host: tuple[Flask, t.Any]) -> None:
+    app, calls = host
+    call(app, "POST", "/experiments/create", "writer-token")
+    assert calls == [("writer", 1, "write_model_experiments")]
 
 
 def test_unknown_endpoint_is_endpoint_not_found(host: tuple[Flask, t.Any]) -> None:

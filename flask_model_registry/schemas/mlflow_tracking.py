@@ -254,6 +254,9 @@ class _MetricList(fields.Field):  # type: ignore[type-arg]
             raise fail("value", "Not a valid number.") from None
         for field_name, default in (("timestamp", None), ("step", 0)):
             raw = item.get(field_name)
+            if type(raw) is int and -(2**63) <= raw < 2**63:  # the common case, without a Field
+                out[field_name] = raw
+                continue
             try:
                 out[field_name] = default if raw is None else _INT64.deserialize(raw)
             except ValidationError as exc:

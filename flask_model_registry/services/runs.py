@@ -884,10 +884,21 @@ def search_runs(
 class MetricHistoryPage(t.NamedTuple):
     """Metric points of one key and the token of the next page, if any."""
 
-    metrics: list[CandidateMetric]
+    metrics: list[t.Any]
+    """Rows with the point's ``key``, ``value``, ``is_nan``, ``step``, ``timestamp``, ..."""
     next_page_token: str | None
 
 
+_HISTORY_COLUMNS = (
+    CandidateMetric.key,
+    CandidateMetric.value,
+    CandidateMetric.is_nan,
+    CandidateMetric.step,
+    CandidateMetric.timestamp,
+    CandidateMetric.dataset_name,
+    CandidateMetric.dataset_digest,
+    CandidateMetric.model_id,
+)
 _HISTORY_ORDER = (
     CandidateMetric.step,
     CandidateMetric.timestamp,
@@ -908,14 +919,14 @@ def get_metric_history(
     run = get_run(ctx, run_id)
     offset = decode_page_token(page_token)
     stmt = (
-        select(CandidateMetric)
+        select(*_HISTORY_COLUMNS)  # plain rows: a history can hold millions of points
         .where(CandidateMetric.candidate_id == run.id, CandidateMetric.key == key)
         .order_by(*_HISTORY_ORDER)
         .offset(offset)
     )
     if max_results is not None:
         stmt = stmt.limit(max_results + 1)
-    points = list(ctx.session.scalars(stmt))
+    points = list(ctx.session.execute(stmt).all())
     if max_results is not None and len(points) > max_results:
         return MetricHistoryPage(points[:max_results], encode_page_token(offset + max_results))
     return MetricHistoryPage(points, None)
