@@ -533,4 +533,5 @@ def test_nul_bytes_are_4xx_on_every_backend(
                    headers=dev),
     ]
     statuses = [r.status_code for r in requests]
-    assert statuses == [404, 404, 400, 400, 400, 400]
+    assert statuses == [400, 400, 400, 400, 400, 400]
+    assert all(r.get_json()["error_code"] == "INVALID_PARAMETER_VALUE" for r in requests)
