@@ -140,7 +140,11 @@ def upload_artifact(ctx: ProjectContext, artifact_path: str) -> dict[str, t.Any]
     length = request.content_length
     if length is not None:
         stream = t.cast(t.BinaryIO, _ExactLength(stream, length))
-    service.upload_artifact(ctx, artifact_path, stream, expected_size=length)
+    target = service.upload_target(ctx, artifact_path, expected_size=length)
+    # Nothing is written to the database: end the read now so that no lock (SQLite's write
+    # lock included) is held while a large body streams in.
+    ctx.session.commit()
+    service.write_upload(ctx, target, stream)
     return {}
 
 

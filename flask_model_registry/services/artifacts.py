@@ -255,13 +255,28 @@ def upload_artifact(
     Nothing is visible unless the whole body arrived; more than the configured maximum size
     (announced as ``expected_size`` or found while reading) is refused with nothing left behind.
     """
+    target = upload_target(ctx, path, expected_size=expected_size)
+    return write_upload(ctx, target, stream)
+
+
+def upload_target(ctx: ProjectContext, path: str, *, expected_size: int | None = None) -> str:
+    """Check that ``path`` may receive a file of ``expected_size``; its store path.
+
+    The only step that reads the database, so a caller can end its transaction before the
+    body streams in.
+    """
     rel = project_path(ctx, path)
     root = _owning_root(ctx, rel, path)
     _check_file_target(ctx, root, rel)
     limit = ctx.settings.max_artifact_bytes
     if limit is not None and expected_size is not None and expected_size > limit:
         raise InvalidParameter(f"Artifact exceeds the maximum upload size of {limit} bytes")
-    return ctx.artifacts.write(_escape(rel), stream, max_bytes=limit)
+    return _escape(rel)
+
+
+def write_upload(ctx: ProjectContext, target: str, stream: t.BinaryIO) -> int:
+    """Stream ``stream`` into the store path ``target`` from :func:`upload_target`."""
+    return ctx.artifacts.write(target, stream, max_bytes=ctx.settings.max_artifact_bytes)
 
 
 def delete_artifact(ctx: ProjectContext, path: str) -> None:
