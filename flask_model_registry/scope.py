@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typing as t
 
-from flask import g, request
+from flask import g
 from sqlalchemy.orm import Session
 
 from .errors import InvalidParameter
@@ -15,8 +15,6 @@ from .sqlite import WRITE_PHASE_KEY
 from .state import get_state
 
 __all__ = ["call_in_project", "make_context", "user_name"]
-
-_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def user_name(user: t.Any) -> str | None:
@@ -50,9 +48,8 @@ def call_in_project(
     kwargs: t.Mapping[str, t.Any],
 ) -> t.Any:
     """Authorize, then run ``view(ctx, **kwargs)`` in one transaction: commit or roll back."""
-    writing = request.method not in _READ_METHODS
-    if writing:
-        setattr(g, WRITE_PHASE_KEY, False)
+    writing = permission is not None and permission.is_write
+    setattr(g, WRITE_PHASE_KEY, False)  # reads (searches sent as POST too) never take the lock
     user = authorize(project_id, permission) if permission is not None else None
     if any(isinstance(value, str) and "\x00" in value for value in kwargs.values()):
         raise InvalidParameter("NUL characters are not allowed in URLs.")

@@ -1,8 +1,9 @@
 """SQLite connection settings for concurrent use: WAL, a busy timeout, foreign keys, and
 ``BEGIN IMMEDIATE`` for writing requests so that two writers queue instead of failing.
 
-A writing request is authorized in a plain read transaction first (``WRITE_PHASE_KEY`` is
-false then), so the write lock is held only while the view itself runs."""
+Registry views set ``WRITE_PHASE_KEY``: false while a request is authorized and for reading
+routes (searches are POSTs too), true once a writing route's view runs, so the write lock is
+held only while that view itself runs."""
 
 from __future__ import annotations
 
