@@ -8,7 +8,7 @@ import os
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO, cast
+from typing import Any, BinaryIO, cast
 
 import pytest
 
@@ -18,6 +18,7 @@ from flask_model_registry.artifacts import (
     LocalArtifactStore,
     normalize_path,
 )
+from flask_model_registry.artifacts.local import TEMP_PREFIX
 from flask_model_registry.errors import InvalidParameter, NotFound, StorageError
 
 MiB = 1024 * 1024
@@ -404,18 +405,22 @@ def test_disk_full_is_storage_error_and_cleans_up(
     assert os.listdir(root / "d") == []
 
 
-@pytest.mark.skipif(
-    not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root ignores permissions"
-)
-def test_permission_denied_is_storage_error(store: LocalArtifactStore, root: Path) -> None:
-    (root / "locked").mkdir()
-    (root / "locked").chmod(0o500)
-    try:
-        with pytest.raises(StorageError) as info:
-            put(store, "locked/f", b"x")
-        assert "Permission denied" in info.value.message
-    finally:
-        (root / "locked").chmod(0o700)
+def test_permission_denied_is_storage_error(
+    store: LocalArtifactStore, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Refuse the temporary file as a read-only directory would (root ignores real modes).
+    real_open = os.open
+
+    def refuse(path: Any, flags: int, mode: int = 0o777, **kwargs: Any) -> int:
+        if TEMP_PREFIX in os.fspath(path):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), path)
+        return real_open(path, flags, mode, **kwargs)
+
+    monkeypatch.setattr(os, "open", refuse)
+    with pytest.raises(StorageError) as info:
+        put(store, "locked/f", b"x")
+    assert "Permission denied" in info.value.message
+    assert not (root / "locked" / "f").exists()
 
 
 # -- delete and copy --------------------------------------------------------------------------
