@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, select
 
 from .models import ROLES, Membership, Project, User, db
 
@@ -20,6 +20,16 @@ REQUIRED_ROLE: dict[str, str] = {
 }
 
 _RANK = {role: rank for rank, role in enumerate(ROLES)}
+
+#: Built once: the registry asks for every request it serves.
+_VISIBILITY_AND_ROLE = (
+    select(Project.visibility, Membership.role)
+    .outerjoin(
+        Membership,
+        and_(Membership.project_id == Project.id, Membership.user_id == bindparam("user_id")),
+    )
+    .where(Project.id == bindparam("project_id"))
+)
 
 
 def role_in(user: User | None, project_id: int) -> str | None:
@@ -42,13 +52,24 @@ def project_access(user: User | None, project_id: int, permission: Any) -> bool:
     """
     permission = str(getattr(permission, "value", permission))
     required = REQUIRED_ROLE.get(permission)
-    project = db.session.get(Project, project_id)
-    if required is None or project is None:
+    if required is None:
         return False
-    if project.is_public and permission.startswith("read_"):
+    found = _visibility_and_role(user, project_id)
+    if found is None:
+        return False
+    visibility, role = found
+    if visibility == "public" and permission.startswith("read_"):
         return True
-    role = role_in(user, project_id)
     return role is not None and _RANK[role] >= _RANK[required]
+
+
+def _visibility_and_role(user: User | None, project_id: int) -> tuple[str, str | None] | None:
+    """The project's visibility and the user's role in it, in one query; ``None`` if no project."""
+    user_id = user.id if user is not None else None
+    row = db.session.execute(
+        _VISIBILITY_AND_ROLE, {"project_id": project_id, "user_id": user_id}
+    ).first()
+    return None if row is None else (row.visibility, row.role)
 
 
 def can_view_project(user: User | None, project: Project) -> bool:

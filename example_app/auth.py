@@ -40,7 +40,7 @@ from flask import (
     session,
     url_for,
 )
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import Authorization, Headers
@@ -79,20 +79,31 @@ _UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 # --- API credentials ---------------------------------------------------------------------------
 
+#: A token and its owner in one query; built once, as every API request runs it.
+_TOKEN_AND_OWNER = (
+    select(
+        PersonalAccessToken.id,
+        PersonalAccessToken.token_hash,
+        PersonalAccessToken.last_used_at,
+        User,
+    )
+    .join(User, User.id == PersonalAccessToken.user_id)
+    .where(PersonalAccessToken.token_hash == bindparam("digest"))
+)
+
 
 def user_from_token(plain: str) -> User | None:
     """The owner of the personal access token ``plain``, or ``None``."""
     if not plain:
         return None
     digest = hash_token(plain)
-    token = db.session.execute(
-        select(PersonalAccessToken).where(PersonalAccessToken.token_hash == digest)
-    ).scalar_one_or_none()
-    if token is None or not hmac.compare_digest(token.token_hash, digest):
+    row = db.session.execute(_TOKEN_AND_OWNER, {"digest": digest}).one_or_none()
+    if row is None or not hmac.compare_digest(row.token_hash, digest):
         return None
     # Remembered so that record_token_use stamps last_used_at once the request is done.
-    g.setdefault(_USED_TOKEN_KEY, (token.id, token.last_used_at))
-    return token.user
+    g.setdefault(_USED_TOKEN_KEY, (row.id, row.last_used_at))
+    user: User = row.User
+    return user
 
 
 def _user_from_basic(username: str, secret: str) -> User | None:
