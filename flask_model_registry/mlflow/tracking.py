@@ -10,7 +10,7 @@ import typing as t
 
 from flask_model_registry.errors import InvalidParameter
 from flask_model_registry.mlflow._wire import parse, wire_float
-from flask_model_registry.models import Candidate, CandidateMetric, Dataset, Experiment
+from flask_model_registry.models import CandidateMetric, Dataset, Experiment
 from flask_model_registry.pagination import check_max_results
 from flask_model_registry.schemas import mlflow_tracking as s
 from flask_model_registry.services import experiments, runs
@@ -75,13 +75,13 @@ def metric_json(metric: t.Any) -> Json:
     })
 
 
-def run_info_json(run: Candidate, experiment_iid: int) -> Json:
-    """A ``RunInfo`` message."""
+def run_info_json(run: t.Any) -> Json:
+    """A ``RunInfo`` message from a run row or ``Candidate`` with ``experiment_iid``."""
     return _compact({
         "run_id": run.run_id,
         "run_uuid": run.run_id,
         "run_name": run.name,
-        "experiment_id": str(experiment_iid),
+        "experiment_id": str(run.experiment_iid),
         "user_id": run.user_id,
         "status": run.status,
         "start_time": run.start_time,
@@ -104,13 +104,12 @@ def _dataset_json(dataset: Dataset) -> Json:
 
 def run_json(bundle: runs.RunBundle) -> Json:
     """A ``Run`` message: info, data (latest metrics, params, tags), inputs and outputs."""
-    run = bundle.run
     return {
-        "info": run_info_json(run, bundle.experiment_iid),
+        "info": run_info_json(bundle.run),
         "data": _compact({
-            "metrics": [metric_json(m) for m in run.latest_metrics],
-            "params": _pairs(run.params),
-            "tags": _pairs(run.tags),
+            "metrics": [metric_json(m) for m in bundle.metrics],
+            "params": [{"key": key, "value": value} for key, value in bundle.params],
+            "tags": [{"key": key, "value": value} for key, value in bundle.tags],
         }),
         "inputs": _compact({
             "dataset_inputs": [
@@ -242,7 +241,7 @@ def update_run(ctx: ProjectContext) -> Json:
         end_time=data["end_time"],
         run_name=data["run_name"],
     )
-    return {"run_info": run_info_json(run, run.experiment.iid)}
+    return {"run_info": run_info_json(run)}
 
 
 def delete_run(ctx: ProjectContext) -> Json:
@@ -256,14 +255,15 @@ def restore_run(ctx: ProjectContext) -> Json:
 
 
 def _metric_point(data: Json) -> runs.MetricPoint:
-    return runs.MetricPoint(
-        key=data["key"],
-        value=data["value"],
-        timestamp=data["timestamp"],
-        step=data["step"] or 0,
-        model_id=data.get("model_id") or None,
-        dataset_name=data.get("dataset_name") or None,
-        dataset_digest=data.get("dataset_digest") or None,
+    get = data.get
+    return runs.MetricPoint(  # positional: a batch builds a thousand of these
+        data["key"],
+        data["value"],
+        data["timestamp"],
+        data["step"] or 0,
+        get("model_id") or None,
+        get("dataset_name") or None,
+        get("dataset_digest") or None,
     )
 
 

@@ -8,6 +8,7 @@ maintained with one ``INSERT ... ON CONFLICT DO UPDATE ... WHERE`` newer-than-st
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import random
@@ -16,9 +17,10 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy import Select, Table, bindparam, func, literal, select, tuple_, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql.elements import BindParameter
 
 from flask_model_registry.db import now_ms
 from flask_model_registry.errors import InvalidParameter, NotFound
@@ -54,6 +56,7 @@ __all__ = [
     "DatasetInputData",
     "MetricPoint",
     "RunBundle",
+    "RunInfo",
     "RunPage",
     "create_run",
     "delete_run",
@@ -123,13 +126,31 @@ class DatasetInputData(t.NamedTuple):
     tags: Sequence[tuple[str, str]] = ()
 
 
+class RunInfo(t.NamedTuple):
+    """The columns of a run its MLflow ``RunInfo`` shows."""
+
+    id: int
+    run_id: str
+    name: str
+    experiment_iid: int
+    user_id: str | None
+    status: str
+    start_time: int
+    end_time: int | None
+    artifact_uri: str
+    lifecycle_stage: str
+
+
 @dataclass
 class RunBundle:
-    """A run with everything its MLflow representation shows."""
+    """A run with everything its MLflow representation shows, as plain rows."""
 
-    run: Candidate
-    experiment_iid: int
-    dataset_inputs: list[tuple[Dataset, list[dict[str, str]]]] = field(default_factory=list)
+    run: RunInfo
+    params: list[tuple[str, str]] = field(default_factory=list)
+    tags: list[tuple[str, str]] = field(default_factory=list)
+    #: Latest metric rows (``key value is_nan step timestamp model_id dataset_*``), by key.
+    metrics: list[t.Any] = field(default_factory=list)
+    dataset_inputs: list[tuple[t.Any, list[dict[str, str]]]] = field(default_factory=list)
     model_inputs: list[str] = field(default_factory=list)
     model_outputs: list[tuple[str, int]] = field(default_factory=list)
 
@@ -149,57 +170,151 @@ def _run_query(ctx: ProjectContext) -> Select[Candidate]:
     return select(Candidate).where(Candidate.project_id == ctx.project_id)
 
 
-def _data_options() -> tuple[t.Any, ...]:
-    return (
-        selectinload(Candidate.params),
-        selectinload(Candidate.tags),
-        selectinload(Candidate.latest_metrics),
-        selectinload(Candidate.experiment),
+class RunRef(t.NamedTuple):
+    """What writing to a run needs of it."""
+
+    id: int
+    run_id: str
+    lifecycle_stage: str
+
+
+# Statements of the hot reading paths, built once: constructing a statement costs more than
+# SQLite takes to run it. Parameters are bound per call; ``ids`` lists expand.
+_IDS: BindParameter[t.Any] = bindparam("ids", expanding=True)
+_PROJECT: BindParameter[t.Any] = bindparam("project_id")
+_RUN_ID: BindParameter[t.Any] = bindparam("run_id")
+
+_RUN_REF = select(Candidate.id, Candidate.run_id, Candidate.lifecycle_stage).where(
+    Candidate.project_id == _PROJECT, Candidate.run_id == _RUN_ID
+)
+
+#: Run info rows, each flagged with whether the run has dataset or model inputs/outputs, so
+#: those two lookups are skipped for the (usual) runs without any.
+_RUN_INFO = (
+    select(
+        Candidate.id,
+        Candidate.run_id,
+        Candidate.name,
+        Experiment.iid,
+        Candidate.user_id,
+        Candidate.status,
+        Candidate.start_time,
+        Candidate.end_time,
+        Candidate.artifact_uri,
+        Candidate.lifecycle_stage,
+        select(CandidateDatasetInput.candidate_id)
+        .where(CandidateDatasetInput.candidate_id == Candidate.id)
+        .exists(),
+        select(CandidateModelIO.candidate_id)
+        .where(CandidateModelIO.candidate_id == Candidate.id)
+        .exists(),
     )
+    .join(Experiment, Experiment.id == Candidate.experiment_id)
+)
+_RUN_INFO_BY_ID = _RUN_INFO.where(Candidate.project_id == _PROJECT, Candidate.run_id == _RUN_ID)
 
 
-def get_run(ctx: ProjectContext, run_id: str, *, load_data: bool = False) -> Candidate:
+def _params_and_tags() -> t.Any:
+    params = select(
+        literal(0).label("kind"), CandidateParam.candidate_id, CandidateParam.key,
+        CandidateParam.value,
+    ).where(CandidateParam.candidate_id.in_(_IDS))
+    tags = select(
+        literal(1), CandidateMetadata.candidate_id, CandidateMetadata.key, CandidateMetadata.value
+    ).where(CandidateMetadata.candidate_id.in_(_IDS))
+    both = union_all(params, tags)
+    columns = both.selected_columns
+    return both.order_by(columns.kind, columns.candidate_id, columns.key)
+
+
+#: Params (kind 0) and tags (kind 1) of the runs ``ids``, by run and key.
+_PARAMS_AND_TAGS = _params_and_tags()
+
+_LATEST_METRICS = (
+    select(
+        CandidateLatestMetric.candidate_id,
+        CandidateLatestMetric.key,
+        CandidateLatestMetric.value,
+        CandidateLatestMetric.is_nan,
+        CandidateLatestMetric.timestamp,
+        CandidateLatestMetric.step,
+        CandidateLatestMetric.dataset_name,
+        CandidateLatestMetric.dataset_digest,
+        CandidateLatestMetric.model_id,
+    )
+    .where(CandidateLatestMetric.candidate_id.in_(_IDS))
+    .order_by(CandidateLatestMetric.candidate_id, CandidateLatestMetric.key)
+)
+
+_DATASET_INPUTS = (
+    select(CandidateDatasetInput.candidate_id, CandidateDatasetInput.tags, Dataset)
+    .join(Dataset, Dataset.id == CandidateDatasetInput.dataset_id)
+    .where(CandidateDatasetInput.candidate_id.in_(_IDS))
+    .order_by(CandidateDatasetInput.candidate_id, Dataset.id)
+)
+
+_MODEL_IO = (
+    select(
+        CandidateModelIO.candidate_id,
+        CandidateModelIO.direction,
+        CandidateModelIO.step,
+        LoggedModel.model_id,
+    )
+    .join(LoggedModel, LoggedModel.id == CandidateModelIO.logged_model_id)
+    .where(CandidateModelIO.candidate_id.in_(_IDS))
+    .order_by(CandidateModelIO.candidate_id, LoggedModel.id)
+)
+
+
+def _run_ref(ctx: ProjectContext, run_id: str) -> RunRef:
+    row = ctx.session.execute(
+        _RUN_REF, {"project_id": ctx.project_id, "run_id": run_id}
+    ).first()
+    if row is None:
+        raise NotFound(f"Run with id={run_id} not found")
+    return RunRef(*row)
+
+
+#: A run to write to: the ORM row, or just the columns writing needs.
+AnyRun = Candidate | RunRef
+
+
+def get_run(ctx: ProjectContext, run_id: str) -> Candidate:
     """The run ``run_id`` of this project, or 404 "Run with id=... not found"."""
-    stmt = _run_query(ctx).where(Candidate.run_id == run_id)
-    if load_data:
-        stmt = stmt.options(*_data_options()).execution_options(populate_existing=True)
-    run = ctx.session.scalars(stmt).first()
+    run = ctx.session.scalars(_run_query(ctx).where(Candidate.run_id == run_id)).first()
     if run is None:
         raise NotFound(f"Run with id={run_id} not found")
     return run
 
 
-def _bundles(ctx: ProjectContext, runs: Sequence[Candidate]) -> list[RunBundle]:
-    """Attach inputs and outputs to ``runs`` with two IN-queries, whatever their number."""
-    bundles = {run.id: RunBundle(run, run.experiment.iid) for run in runs}
+def _bundles(ctx: ProjectContext, rows: Sequence[t.Any]) -> list[RunBundle]:
+    """Bundles for run info rows: params, tags and latest metrics in two IN-queries, inputs and
+    outputs in two more when any run of the page has them, whatever the page size."""
+    bundles = {row[0]: RunBundle(RunInfo(*row[:10])) for row in rows}
     if not bundles:
         return []
-    inputs = ctx.session.execute(
-        select(CandidateDatasetInput.candidate_id, CandidateDatasetInput.tags, Dataset)
-        .join(Dataset, Dataset.id == CandidateDatasetInput.dataset_id)
-        .where(CandidateDatasetInput.candidate_id.in_(list(bundles)))
-        .order_by(CandidateDatasetInput.candidate_id, Dataset.id)
-    )
-    for candidate_id, tags, dataset in inputs:
-        bundles[candidate_id].dataset_inputs.append((dataset, _input_tags(tags)))
-    models = ctx.session.execute(
-        select(
-            CandidateModelIO.candidate_id,
-            CandidateModelIO.direction,
-            CandidateModelIO.step,
-            LoggedModel.model_id,
-        )
-        .join(LoggedModel, LoggedModel.id == CandidateModelIO.logged_model_id)
-        .where(CandidateModelIO.candidate_id.in_(list(bundles)))
-        .order_by(CandidateModelIO.candidate_id, LoggedModel.id)
-    )
-    for candidate_id, direction, step, model_id in models:
+    ids = {"ids": list(bundles)}
+    for kind, candidate_id, key, value in ctx.session.execute(_PARAMS_AND_TAGS, ids):
         bundle = bundles[candidate_id]
-        if direction == "input":
-            bundle.model_inputs.append(model_id)
-        else:
-            bundle.model_outputs.append((model_id, step))
-    return [bundles[run.id] for run in runs]
+        (bundle.tags if kind else bundle.params).append((key, value))
+    for metric in ctx.session.execute(_LATEST_METRICS, ids):
+        bundles[metric.candidate_id].metrics.append(metric)
+    with_datasets = [row[0] for row in rows if row[10]]
+    if with_datasets:
+        inputs = ctx.session.execute(_DATASET_INPUTS, {"ids": with_datasets})
+        for candidate_id, tags, dataset in inputs:
+            bundles[candidate_id].dataset_inputs.append((dataset, _input_tags(tags)))
+    with_models = [row[0] for row in rows if row[11]]
+    if with_models:
+        for candidate_id, direction, step, model_id in ctx.session.execute(
+            _MODEL_IO, {"ids": with_models}
+        ):
+            bundle = bundles[candidate_id]
+            if direction == "input":
+                bundle.model_inputs.append(model_id)
+            else:
+                bundle.model_outputs.append((model_id, step))
+    return [bundles[row[0]] for row in rows]
 
 
 def _input_tags(raw: str | None) -> list[dict[str, str]]:
@@ -211,8 +326,13 @@ def _input_tags(raw: str | None) -> list[dict[str, str]]:
 
 
 def get_run_bundle(ctx: ProjectContext, run_id: str) -> RunBundle:
-    """The run with params, tags, latest metrics, inputs and outputs loaded."""
-    return _bundles(ctx, [get_run(ctx, run_id, load_data=True)])[0]
+    """The run with params, tags, latest metrics, inputs and outputs, or 404."""
+    row = ctx.session.execute(
+        _RUN_INFO_BY_ID, {"project_id": ctx.project_id, "run_id": run_id}
+    ).first()
+    if row is None:
+        raise NotFound(f"Run with id={run_id} not found")
+    return _bundles(ctx, [row])[0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -243,7 +363,7 @@ def _check_run_name(name: str) -> str:
     return name
 
 
-def _check_active(run: Candidate) -> None:
+def _check_active(run: AnyRun) -> None:
     if run.lifecycle_stage != ACTIVE:
         raise InvalidParameter(
             f"The run {run.run_id} must be in the 'active' state."
@@ -291,13 +411,18 @@ def create_run(
         user_id=user,
         artifact_uri=f"{experiment.artifact_location.rstrip('/')}/{run_id}/artifacts",
     )
-    run.experiment = experiment
-    run.params = []
-    run.latest_metrics = []
-    run.tags = [CandidateMetadata(key=k, value=v) for k, v in sorted(tag_values.items())]
+    tags = sorted(tag_values.items())
+    run.tags = [CandidateMetadata(key=k, value=v) for k, v in tags]
     ctx.session.add(run)
     ctx.session.flush()
-    return RunBundle(run, experiment.iid)
+    return RunBundle(_info_of(run, experiment.iid), tags=tags)
+
+
+def _info_of(run: Candidate, experiment_iid: int) -> RunInfo:
+    return RunInfo(
+        run.id, run.run_id, run.name, experiment_iid, run.user_id, run.status, run.start_time,
+        run.end_time, run.artifact_uri, run.lifecycle_stage,
+    )
 
 
 def update_run(
@@ -307,7 +432,7 @@ def update_run(
     status: str | None = None,
     end_time: int | None = None,
     run_name: str | None = None,
-) -> Candidate:
+) -> RunInfo:
     """Change status, end time or name of an active run (the name tag follows the name)."""
     run = get_run(ctx, run_id)
     _check_active(run)
@@ -318,9 +443,11 @@ def update_run(
     if end_time is not None:
         run.end_time = end_time
     if run_name:
-        _upsert_tags(ctx, run, {RUN_NAME_TAG: _check_run_name(run_name)})
+        name = _check_run_name(run_name)
+        _upsert_tags(ctx, run, {RUN_NAME_TAG: name})
+        set_committed_value(run, "name", name)  # written by _upsert_tags
     ctx.session.flush()
-    return run
+    return _info_of(run, run.experiment.iid)
 
 
 def delete_run(ctx: ProjectContext, run_id: str) -> None:
@@ -372,10 +499,15 @@ def _check_optional(value: str | None, limit: int, name: str) -> None:
 
 
 def _validated_metrics(points: Sequence[MetricPoint], single: bool) -> list[MetricPoint]:
-    out: list[MetricPoint] = []
+    checked_keys: set[str] = set()  # a batch repeats few keys over many steps
     for i, point in enumerate(points):
-        _check_key(point.key, _path(single, "metrics", i, "name"), "Metric name")
-        if isinstance(point.value, bool) or not isinstance(point.value, (int, float)):
+        if point.key not in checked_keys:
+            _check_key(point.key, _path(single, "metrics", i, "name"), "Metric name")
+            checked_keys.add(point.key)
+        value = point.value
+        if type(value) is not float and (
+            isinstance(value, bool) or not isinstance(value, (int, float))
+        ):
             raise invalid_value(
                 _path(single, "metrics", i, "value"),
                 point.value,
@@ -389,11 +521,11 @@ def _validated_metrics(points: Sequence[MetricPoint], single: bool) -> list[Metr
                 f"metric '{point.key}' (value={point.value}). "
                 "Timestamp must be a nonnegative long (64-bit integer) ",
             )
-        _check_optional(point.model_id, MAX_MODEL_ID_LENGTH, "model_id")
-        _check_optional(point.dataset_name, MAX_DATASET_NAME, "dataset_name")
-        _check_optional(point.dataset_digest, MAX_DATASET_DIGEST, "dataset_digest")
-        out.append(point)
-    return out
+        if point.model_id or point.dataset_name or point.dataset_digest:
+            _check_optional(point.model_id, MAX_MODEL_ID_LENGTH, "model_id")
+            _check_optional(point.dataset_name, MAX_DATASET_NAME, "dataset_name")
+            _check_optional(point.dataset_digest, MAX_DATASET_DIGEST, "dataset_digest")
+    return list(points)
 
 
 def _validated_params(
@@ -452,12 +584,43 @@ def _check_batch_limits(metrics: int, params: int, tags: int) -> None:
 def _insert(ctx: ProjectContext, model: type[t.Any]) -> t.Any:
     """The dialect's Core INSERT into ``model``'s table (``ON CONFLICT`` on SQLite and
     PostgreSQL); executed with a list of rows it is one cached statement run as executemany."""
-    dialect = ctx.session.get_bind().dialect.name
+    return _dialect_insert(ctx.session.get_bind().dialect.name, model)
+
+
+def _dialect_insert(dialect: str, model: type[t.Any]) -> t.Any:
     if dialect == "postgresql":
         return postgresql.insert(model.__table__)
     if dialect == "sqlite":
         return sqlite.insert(model.__table__)
     raise NotImplementedError(f"Unsupported database dialect {dialect!r}.")
+
+
+@functools.cache
+def _latest_metric_upsert(dialect: str) -> t.Any:
+    """Keep the stored latest point per key unless the new one ranks higher; built once per
+    dialect, as constructing it costs more than running it."""
+    latest = _dialect_insert(dialect, CandidateLatestMetric)
+    new, old = latest.excluded, CandidateLatestMetric.__table__.c
+    return latest.on_conflict_do_update(
+        index_elements=[old.candidate_id, old.key],
+        set_={
+            name: new[name]
+            for name in (
+                "value", "is_nan", "step", "timestamp", "model_id", "dataset_name",
+                "dataset_digest",
+            )
+        },
+        where=tuple_(new.step, new.timestamp, new.value)
+        > tuple_(old.step, old.timestamp, old.value),
+    )
+
+
+@functools.cache
+def _tag_upsert(dialect: str) -> t.Any:
+    stmt = _dialect_insert(dialect, CandidateMetadata)
+    return stmt.on_conflict_do_update(
+        index_elements=["candidate_id", "key"], set_={"value": stmt.excluded.value}
+    )
 
 
 def _stored_value(value: float) -> tuple[float, bool]:
@@ -469,67 +632,92 @@ def _stored_value(value: float) -> tuple[float, bool]:
     return float(value), False
 
 
-def _metric_rows(run: Candidate, points: Iterable[MetricPoint]) -> list[dict[str, t.Any]]:
-    rows: dict[tuple[t.Any, ...], dict[str, t.Any]] = {}
-    for p in points:
-        value, is_nan = _stored_value(p.value)
-        pk = (p.key, p.step, p.timestamp, value, is_nan)
-        rows.setdefault(pk, {
-            "candidate_id": run.id,
-            "key": p.key,
-            "step": p.step,
-            "timestamp": p.timestamp,
-            "value": value,
-            "is_nan": is_nan,
-            "model_id": p.model_id,
-            "dataset_name": p.dataset_name,
-            "dataset_digest": p.dataset_digest,
-        })
+class MetricRow(t.NamedTuple):
+    """A metric point as stored, in the column order of the metrics table."""
+
+    candidate_id: int
+    key: str
+    step: int
+    timestamp: int
+    value: float
+    is_nan: bool
+    model_id: str | None
+    dataset_name: str | None
+    dataset_digest: str | None
+
+
+_METRIC_SQL_TYPES = (
+    "bigint", "varchar", "bigint", "bigint", "double precision", "boolean",
+    "varchar", "varchar", "varchar",
+)
+
+
+def _metric_rows(run: AnyRun, points: Iterable[MetricPoint]) -> list[MetricRow]:
+    rows: dict[tuple[t.Any, ...], MetricRow] = {}
+    candidate_id = run.id
+    for key, raw, timestamp, step, model_id, dataset_name, dataset_digest in points:
+        if math.isfinite(raw):
+            value, is_nan = float(raw), False
+        else:
+            value, is_nan = _stored_value(raw)
+        pk = (key, step, timestamp, value, is_nan)
+        if pk not in rows:
+            rows[pk] = MetricRow(
+                candidate_id, key, step, timestamp, value, is_nan,
+                model_id, dataset_name, dataset_digest,
+            )
     # Rows in key order, in every table, so concurrent writers take row locks in one order.
     return [rows[pk] for pk in sorted(rows)]
 
 
-def _latest_rows(rows: Iterable[dict[str, t.Any]]) -> list[dict[str, t.Any]]:
+def _latest_rows(rows: Iterable[MetricRow]) -> list[dict[str, t.Any]]:
     """The newest row per key by (step, timestamp, value), as MLflow ranks them."""
-    latest: dict[str, dict[str, t.Any]] = {}
+    latest: dict[str, MetricRow] = {}
     for row in rows:
-        current = latest.get(row["key"])
-        rank = (row["step"], row["timestamp"], row["value"])
-        if current is None or rank > (current["step"], current["timestamp"], current["value"]):
-            latest[row["key"]] = row
-    return [latest[key] for key in sorted(latest)]
+        current = latest.get(row.key)
+        if current is None or (row.step, row.timestamp, row.value) > (
+            current.step, current.timestamp, current.value
+        ):
+            latest[row.key] = row
+    return [latest[key]._asdict() for key in sorted(latest)]
 
 
-def _write_metrics(ctx: ProjectContext, run: Candidate, points: Sequence[MetricPoint]) -> None:
+def _insert_metric_points(ctx: ProjectContext, rows: list[MetricRow]) -> None:
+    """Insert ``rows`` in one statement, skipping points already stored.
+
+    The rows go straight to the driver: on PostgreSQL as one ``INSERT ... SELECT FROM
+    unnest(<one array per column>)``, on SQLite as one prepared statement run over all rows.
+    Building SQLAlchemy parameters per row would cost more than the insert itself.
+    """
+    connection = ctx.session.connection()
+    quote = connection.dialect.identifier_preparer.quote
+    table = t.cast(Table, CandidateMetric.__table__)
+    columns = ", ".join(quote(name) for name in MetricRow._fields)
+    head = f"INSERT INTO {quote(table.name)} ({columns})"
+    if connection.dialect.name == "postgresql":
+        arrays = ", ".join(f"%s::{sql_type}[]" for sql_type in _METRIC_SQL_TYPES)
+        connection.exec_driver_sql(
+            f"{head} SELECT * FROM unnest({arrays}) ON CONFLICT DO NOTHING",
+            tuple(list(column) for column in zip(*rows, strict=True)),
+        )
+    else:
+        marks = ", ".join("?" for _ in MetricRow._fields)
+        connection.exec_driver_sql(f"{head} VALUES ({marks}) ON CONFLICT DO NOTHING", rows)
+
+
+def _write_metrics(ctx: ProjectContext, run: AnyRun, points: Sequence[MetricPoint]) -> None:
     rows = _metric_rows(run, points)
     if not rows:
         return
-    ctx.session.execute(_insert(ctx, CandidateMetric).on_conflict_do_nothing(), rows)
-    latest = _insert(ctx, CandidateLatestMetric)
-    new, old = latest.excluded, CandidateLatestMetric.__table__.c
-    ctx.session.execute(
-        latest.on_conflict_do_update(
-            index_elements=[old.candidate_id, old.key],
-            set_={
-                name: new[name]
-                for name in (
-                    "value", "is_nan", "step", "timestamp",
-                    "model_id", "dataset_name", "dataset_digest",
-                )
-            },
-            where=tuple_(new.step, new.timestamp, new.value)
-            > tuple_(old.step, old.timestamp, old.value),
-        ),
-        _latest_rows(rows),
-    )
+    _insert_metric_points(ctx, rows)
+    dialect = ctx.session.get_bind().dialect.name
+    ctx.session.execute(_latest_metric_upsert(dialect), _latest_rows(rows))
     _write_model_metrics(ctx, run, rows)
 
 
-def _write_model_metrics(
-    ctx: ProjectContext, run: Candidate, rows: Sequence[dict[str, t.Any]]
-) -> None:
+def _write_model_metrics(ctx: ProjectContext, run: AnyRun, rows: Sequence[MetricRow]) -> None:
     """Copy points that name a logged model of this project to that model's metrics."""
-    model_ids = {row["model_id"] for row in rows if row["model_id"]}
+    model_ids = {row.model_id for row in rows if row.model_id}
     if not model_ids:
         return
     models = dict(
@@ -550,28 +738,28 @@ def _write_model_metrics(
     )
     new_rows = []
     for row in rows:
-        model_pk = models.get(row["model_id"])
-        ident = (model_pk, row["key"], row["step"], row["timestamp"], row["value"], row["is_nan"])
+        model_pk = models.get(row.model_id) if row.model_id else None
+        ident = (model_pk, row.key, row.step, row.timestamp, row.value, row.is_nan)
         if model_pk is None or ident in existing:
             continue
         existing.add(ident)
         new_rows.append({
             "logged_model_id": model_pk,
-            "key": row["key"],
-            "value": row["value"],
-            "is_nan": row["is_nan"],
-            "step": row["step"],
-            "timestamp": row["timestamp"],
+            "key": row.key,
+            "value": row.value,
+            "is_nan": row.is_nan,
+            "step": row.step,
+            "timestamp": row.timestamp,
             "run_id": run.run_id,
-            "dataset_name": row["dataset_name"],
-            "dataset_digest": row["dataset_digest"],
+            "dataset_name": row.dataset_name,
+            "dataset_digest": row.dataset_digest,
         })
     if new_rows:
         ctx.session.execute(_insert(ctx, LoggedModelMetric), new_rows)
 
 
 def _param_change_error(
-    run: Candidate, changed: list[tuple[str, str, str]], single: bool
+    run: AnyRun, changed: list[tuple[str, str, str]], single: bool
 ) -> InvalidParameter:
     if single:
         key, old, new = changed[0]
@@ -587,7 +775,7 @@ def _param_change_error(
     )
 
 
-def _existing_params(ctx: ProjectContext, run: Candidate, keys: Iterable[str]) -> dict[str, str]:
+def _existing_params(ctx: ProjectContext, run: AnyRun, keys: Iterable[str]) -> dict[str, str]:
     return dict(
         ctx.session.execute(
             select(CandidateParam.key, CandidateParam.value).where(
@@ -598,7 +786,7 @@ def _existing_params(ctx: ProjectContext, run: Candidate, keys: Iterable[str]) -
 
 
 def _check_param_changes(
-    run: Candidate, params: dict[str, str], existing: dict[str, str], single: bool
+    run: AnyRun, params: dict[str, str], existing: dict[str, str], single: bool
 ) -> None:
     changed = [(k, existing[k], v) for k, v in params.items() if k in existing and existing[k] != v]
     if changed:
@@ -606,7 +794,7 @@ def _check_param_changes(
 
 
 def _write_params(
-    ctx: ProjectContext, run: Candidate, params: dict[str, str], existing: dict[str, str],
+    ctx: ProjectContext, run: AnyRun, params: dict[str, str], existing: dict[str, str],
     single: bool,
 ) -> None:
     rows: list[dict[str, t.Any]] = [
@@ -622,20 +810,18 @@ def _write_params(
         _check_param_changes(run, inserted, _existing_params(ctx, run, inserted), single)
 
 
-def _upsert_tags(ctx: ProjectContext, run: Candidate, tags: dict[str, str]) -> None:
+def _upsert_tags(ctx: ProjectContext, run: AnyRun, tags: dict[str, str]) -> None:
     if not tags:
         return
-    stmt = _insert(ctx, CandidateMetadata)
     ctx.session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["candidate_id", "key"], set_={"value": stmt.excluded.value}
-        ),
+        _tag_upsert(ctx.session.get_bind().dialect.name),
         [{"candidate_id": run.id, "key": k, "value": v} for k, v in sorted(tags.items())],
     )
     if RUN_NAME_TAG in tags:
-        run.name = tags[RUN_NAME_TAG]
-    if "tags" in run.__dict__:
-        ctx.session.expire(run, ["tags"])
+        ctx.session.execute(
+            update(Candidate).where(Candidate.id == run.id).values(name=tags[RUN_NAME_TAG])
+            .execution_options(synchronize_session=False)
+        )
 
 
 def log_batch(
@@ -656,7 +842,7 @@ def log_batch(
     points = _validated_metrics(metrics, single)
     param_values = _validated_params(ctx, params, single)
     tag_values = _validated_tags(ctx, tags, single)
-    run = get_run(ctx, run_id)
+    run = _run_ref(ctx, run_id)
     _check_active(run)
     existing = _existing_params(ctx, run, param_values) if param_values else {}
     _check_param_changes(run, param_values, existing, single)
@@ -867,18 +1053,16 @@ def search_runs(
     if not experiment_ids:
         return RunPage([], None)
     stmt = (
-        _run_query(ctx)
+        _RUN_INFO.where(Candidate.project_id == ctx.project_id)
         .where(Candidate.experiment_id.in_(_experiment_pks(ctx, experiment_ids)))
         .where(*_view_clause(view_type), *where)
         .order_by(*ordering)
         .offset(offset)
         .limit(max_results + 1)
-        .options(*_data_options())
-        .execution_options(populate_existing=True)
     )
-    runs = list(ctx.session.scalars(stmt))
-    token = encode_page_token(offset + max_results) if len(runs) > max_results else None
-    return RunPage(_bundles(ctx, runs[:max_results]), token)
+    rows = ctx.session.execute(stmt).all()
+    token = encode_page_token(offset + max_results) if len(rows) > max_results else None
+    return RunPage(_bundles(ctx, rows[:max_results]), token)
 
 
 class MetricHistoryPage(t.NamedTuple):
