@@ -296,7 +296,7 @@ def log_batch(ctx: ProjectContext) -> Json:
     runs.log_batch(
         ctx,
         data["run_id"],
-        metrics=[_metric_point(m) for m in data["metrics"]],
+        metrics=data["metrics"],
         params=_tag_pairs(data["params"]),
         tags=_tag_pairs(data["tags"]),
     )

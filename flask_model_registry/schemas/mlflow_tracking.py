@@ -18,6 +18,7 @@ from flask_model_registry.schemas.base import (
     WireFloat,
     parse_wire_float,
 )
+from flask_model_registry.services.runs import MetricPoint
 
 __all__ = [
     "RUN_STATUS",
@@ -207,6 +208,7 @@ class DeleteTagSchema(MlflowSchema):
 
 _INT64 = Int64()
 _NOT_A_LIST = "Not a valid list."
+_PLAIN_METRIC_KEYS = frozenset({"key", "value", "timestamp", "step"})
 _NOT_A_STRING = "Not a valid string."
 
 
@@ -227,13 +229,49 @@ class _MetricList(fields.Field):  # type: ignore[type-arg]
 
     def _deserialize(
         self, value: t.Any, attr: str | None, data: t.Any, **kwargs: t.Any
-    ) -> list[dict[str, t.Any]]:
+    ) -> list[MetricPoint]:
         if not isinstance(value, list):
             raise ValidationError(_NOT_A_LIST)
-        return [self._item(i, item, attr or "metrics") for i, item in enumerate(value)]
+        name = attr or "metrics"
+        return [
+            self._plain_item(item) or self._item(i, item, name) for i, item in enumerate(value)
+        ]
 
     @staticmethod
-    def _item(i: int, item: t.Any, name: str) -> dict[str, t.Any]:
+    def _plain_item(item: t.Any) -> MetricPoint | None:
+        """The usual point (``key``, a double, integer ``timestamp`` and ``step``, nothing
+        else) without further checks; ``None`` for anything else, which :meth:`_item` reads."""
+        if type(item) is not dict or not item.keys() <= _PLAIN_METRIC_KEYS:
+            return None
+        key, value, timestamp = item.get("key"), item.get("value"), item.get("timestamp")
+        step = item.get("step", 0)
+        if (
+            type(key) is str
+            and key
+            and type(value) is float
+            and type(timestamp) is int
+            and type(step) is int
+            and -(2**63) <= timestamp < 2**63
+            and -(2**63) <= step < 2**63
+        ):
+            return MetricPoint(key, value, timestamp, step)
+        return None
+
+    @classmethod
+    def _item(cls, i: int, item: t.Any, name: str) -> MetricPoint:
+        data = cls._item_fields(i, item, name)
+        return MetricPoint(
+            data["key"],
+            data["value"],
+            data["timestamp"],
+            data["step"] or 0,
+            data["model_id"] or None,
+            data["dataset_name"] or None,
+            data["dataset_digest"] or None,
+        )
+
+    @staticmethod
+    def _item_fields(i: int, item: t.Any, name: str) -> dict[str, t.Any]:
         def fail(field_name: str, message: str) -> ValidationError:
             return ValidationError({i: {field_name: [message]}})
 

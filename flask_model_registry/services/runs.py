@@ -267,7 +267,7 @@ _MODEL_IO = (
 
 
 def _run_ref(ctx: ProjectContext, run_id: str) -> RunRef:
-    row = ctx.session.execute(
+    row = ctx.session.connection().execute(
         _RUN_REF, {"project_id": ctx.project_id, "run_id": run_id}
     ).first()
     if row is None:
@@ -294,10 +294,11 @@ def _bundles(ctx: ProjectContext, rows: Sequence[t.Any]) -> list[RunBundle]:
     if not bundles:
         return []
     ids = {"ids": list(bundles)}
-    for kind, candidate_id, key, value in ctx.session.execute(_PARAMS_AND_TAGS, ids):
+    connection = ctx.session.connection()  # plain rows: no ORM layer needed
+    for kind, candidate_id, key, value in connection.execute(_PARAMS_AND_TAGS, ids):
         bundle = bundles[candidate_id]
         (bundle.tags if kind else bundle.params).append((key, value))
-    for metric in ctx.session.execute(_LATEST_METRICS, ids):
+    for metric in connection.execute(_LATEST_METRICS, ids):
         bundles[metric.candidate_id].metrics.append(metric)
     with_datasets = [row[0] for row in rows if row[10]]
     if with_datasets:
@@ -306,7 +307,7 @@ def _bundles(ctx: ProjectContext, rows: Sequence[t.Any]) -> list[RunBundle]:
             bundles[candidate_id].dataset_inputs.append((dataset, _input_tags(tags)))
     with_models = [row[0] for row in rows if row[11]]
     if with_models:
-        for candidate_id, direction, step, model_id in ctx.session.execute(
+        for candidate_id, direction, step, model_id in connection.execute(
             _MODEL_IO, {"ids": with_models}
         ):
             bundle = bundles[candidate_id]
@@ -327,7 +328,7 @@ def _input_tags(raw: str | None) -> list[dict[str, str]]:
 
 def get_run_bundle(ctx: ProjectContext, run_id: str) -> RunBundle:
     """The run with params, tags, latest metrics, inputs and outputs, or 404."""
-    row = ctx.session.execute(
+    row = ctx.session.connection().execute(
         _RUN_INFO_BY_ID, {"project_id": ctx.project_id, "run_id": run_id}
     ).first()
     if row is None:
