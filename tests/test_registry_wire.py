@@ -373,3 +373,76 @@ def test_concurrent_creators_get_distinct_numbers_and_semvers(
         f"1.0.{i}" for i in range(8)
     ]
     assert all(semvers[str(i + 1)] == f"1.0.{i}" for i in range(8))
+
+
+def _without_aliases(version: dict[str, t.Any]) -> dict[str, t.Any]:
+    return {key: value for key, value in version.items() if key != "aliases"}
+
+
+def test_every_read_shows_a_version_alike(api: Api, fraud: str) -> None:
+    """get, alias, get-latest-versions, search and the models' latest versions agree, field for
+    field; reads list tags and aliases by key, while create answers tags in request order."""
+    tags = [{"key": "zeta", "value": "1"}, {"key": "Alpha", "value": ""}]
+    created = api.create_version("fraud", fraud, tags=tags, description="third")
+    assert [tag["key"] for tag in created["tags"]] == ["zeta", "Alpha", SEMVER_TAG]
+    api.ok("POST", "/registered-models/set-tag", {"name": "fraud", "key": "b", "value": "2"})
+    api.ok("POST", "/registered-models/set-tag", {"name": "fraud", "key": "a", "value": "1"})
+    for alias in ("prod", "best"):
+        api.ok(
+            "POST", "/registered-models/alias", {"name": "fraud", "alias": alias, "version": "3"}
+        )
+    api.ok(
+        "POST",
+        "/model-versions/transition-stage",
+        {"name": "fraud", "version": "1", "stage": "Staging"},
+    )
+
+    got = api.ok("GET", "/model-versions/get", {"name": "fraud", "version": "3"})["model_version"]
+    assert [tag["key"] for tag in got["tags"]] == ["Alpha", SEMVER_TAG, "zeta"]
+    assert got["aliases"] == ["best", "prod"]
+    assert got["description"] == "third"
+    by_alias = api.ok("GET", "/registered-models/alias", {"name": "fraud", "alias": "prod"})
+    assert by_alias["model_version"] == got
+    by_latest = api.ok("GET", "/registered-models/alias", {"name": "fraud", "alias": "latest"})
+    assert by_latest["model_version"] == got
+    staged = api.ok(
+        "POST", "/registered-models/get-latest-versions", {"name": "fraud", "stages": ["best"]}
+    )
+    assert staged["model_versions"] == [got]
+
+    model = api.ok("GET", "/registered-models/get", {"name": "fraud"})["registered_model"]
+    assert model["tags"] == [{"key": "a", "value": "1"}, {"key": "b", "value": "2"}]
+    assert model["aliases"] == [
+        {"alias": "best", "version": "3"},
+        {"alias": "prod", "version": "3"},
+    ]
+    latest = {v["version"]: v for v in model["latest_versions"]}
+    assert list(latest) == ["1", "3"]
+    assert latest["3"] == _without_aliases(got)
+    first = api.ok("GET", "/model-versions/get", {"name": "fraud", "version": "1"})
+    assert latest["1"] == _without_aliases(first["model_version"])
+
+    searched = api.ok("GET", "/model-versions/search", {"filter": "name='fraud'"})
+    assert _without_aliases(got) in searched["model_versions"]
+    models = api.ok("GET", "/registered-models/search", {"filter": "name='fraud'"})
+    assert models["registered_models"] == [model]
+
+
+def test_latest_versions_of_each_searched_model(api: Api, fraud: str) -> None:
+    """A page of models carries each model's own latest versions, in the page's order."""
+    api.create_model("empty")
+    api.create_model("other")
+    api.create_version("other", fraud)
+    page = api.ok("GET", "/registered-models/search", {"order_by": ["name DESC"]})
+    names = [m["name"] for m in page["registered_models"]]
+    assert names == ["other", "fraud", "empty"]
+    latest = {
+        m["name"]: [v["version"] for v in m.get("latest_versions", [])]
+        for m in page["registered_models"]
+    }
+    assert latest == {"other": ["1"], "fraud": ["2"], "empty": []}
+    assert all(
+        v["name"] == m["name"]
+        for m in page["registered_models"]
+        for v in m.get("latest_versions", [])
+    )

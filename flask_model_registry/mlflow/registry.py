@@ -10,12 +10,30 @@ from __future__ import annotations
 import typing as t
 
 from flask_model_registry.mlflow._wire import parse
-from flask_model_registry.models import Model, ModelVersion
 from flask_model_registry.schemas import mlflow_registry as s
 from flask_model_registry.services import registry
 from flask_model_registry.services.context import ProjectContext
+from flask_model_registry.services.registry import ModelRecord, VersionRecord
 
 Json = dict[str, t.Any]
+
+# Schemas hold no per-request state: one instance each serves every request.
+_NAME = s.NameSchema()
+_CREATE_MODEL = s.CreateRegisteredModelSchema()
+_RENAME_MODEL = s.RenameRegisteredModelSchema()
+_UPDATE_MODEL = s.UpdateRegisteredModelSchema()
+_SEARCH = s.SearchSchema()
+_LATEST_VERSIONS = s.GetLatestVersionsSchema()
+_SET_MODEL_TAG = s.SetRegisteredModelTagSchema()
+_DELETE_MODEL_TAG = s.DeleteRegisteredModelTagSchema()
+_ALIAS = s.AliasSchema()
+_SET_ALIAS = s.SetAliasSchema()
+_CREATE_VERSION = s.CreateModelVersionSchema()
+_VERSION = s.ModelVersionSchema()
+_UPDATE_VERSION = s.UpdateModelVersionSchema()
+_TRANSITION_STAGE = s.TransitionStageSchema()
+_SET_VERSION_TAG = s.SetModelVersionTagSchema()
+_DELETE_VERSION_TAG = s.DeleteModelVersionTagSchema()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -27,11 +45,15 @@ def _compact(data: Json) -> Json:
     return {k: v for k, v in data.items() if v is not None and v != []}
 
 
-def version_json(version: ModelVersion, aliases: list[str] | None = None) -> Json:
+def _tag_list(tags: list[tuple[str, str]]) -> list[Json]:
+    return [{"key": key, "value": value} for key, value in tags]
+
+
+def version_json(version: VersionRecord) -> Json:
     """A ``ModelVersion`` message."""
     return _compact(
         {
-            "name": version.model.name,
+            "name": version.name,
             "version": str(version.sequence),
             "creation_timestamp": version.creation_timestamp,
             "last_updated_timestamp": version.last_updated_timestamp,
@@ -43,14 +65,14 @@ def version_json(version: ModelVersion, aliases: list[str] | None = None) -> Jso
             "run_link": version.run_link,
             "status": version.status,
             "status_message": version.status_message or None,
-            "tags": [{"key": tag.key, "value": tag.value} for tag in version.tags],
-            "aliases": aliases or [],
-            "model_id": version.logged_model.model_id if version.logged_model else None,
+            "tags": _tag_list(version.tags),
+            "aliases": version.aliases,
+            "model_id": version.logged_model_id,
         }
     )
 
 
-def model_json(model: Model, latest: list[ModelVersion]) -> Json:
+def model_json(model: ModelRecord) -> Json:
     """A ``RegisteredModel`` message with its latest version per stage and its aliases."""
     return _compact(
         {
@@ -59,23 +81,21 @@ def model_json(model: Model, latest: list[ModelVersion]) -> Json:
             "last_updated_timestamp": model.last_updated_timestamp,
             "user_id": model.user_id,
             "description": model.description or None,
-            "latest_versions": [version_json(v) for v in latest],
-            "tags": [{"key": tag.key, "value": tag.value} for tag in model.tags],
+            "latest_versions": [version_json(v) for v in model.latest_versions],
+            "tags": _tag_list(model.tags),
             "aliases": [
-                {"alias": a.alias, "version": str(a.version.sequence)} for a in model.aliases
+                {"alias": alias, "version": str(sequence)} for alias, sequence in model.aliases
             ],
         }
     )
 
 
-def _model_response(ctx: ProjectContext, model: Model) -> Json:
-    latest = registry.latest_per_stage(ctx, [model])[model.id]
-    return {"registered_model": model_json(model, latest)}
+def _model_response(model: ModelRecord) -> Json:
+    return {"registered_model": model_json(model)}
 
 
-def _version_response(ctx: ProjectContext, version: ModelVersion) -> Json:
-    aliases = registry.aliases_by_version(ctx, [version])[version.id]
-    return {"model_version": version_json(version, aliases)}
+def _version_response(version: VersionRecord) -> Json:
+    return {"model_version": version_json(version)}
 
 
 def _tags(items: list[Json] | None) -> list[tuple[t.Any, t.Any]]:
@@ -88,87 +108,87 @@ def _tags(items: list[Json] | None) -> list[tuple[t.Any, t.Any]]:
 
 
 def create_registered_model(ctx: ProjectContext) -> Json:
-    data = parse(s.CreateRegisteredModelSchema())
+    data = parse(_CREATE_MODEL)
     model = registry.create_model(
         ctx, data["name"], tags=_tags(data["tags"]), description=data["description"]
     )
-    return _model_response(ctx, model)
+    return _model_response(registry.model_record_of(ctx, model))
 
 
 def get_registered_model(ctx: ProjectContext) -> Json:
-    data = parse(s.NameSchema())
-    return _model_response(ctx, registry.get_model(ctx, data["name"]))
+    data = parse(_NAME)
+    return _model_response(registry.model_record(ctx, data["name"]))
 
 
 def rename_registered_model(ctx: ProjectContext) -> Json:
-    data = parse(s.RenameRegisteredModelSchema())
-    return _model_response(ctx, registry.rename_model(ctx, data["name"], data["new_name"]))
+    data = parse(_RENAME_MODEL)
+    model = registry.rename_model(ctx, data["name"], data["new_name"])
+    return _model_response(registry.model_record_of(ctx, model))
 
 
 def update_registered_model(ctx: ProjectContext) -> Json:
-    data = parse(s.UpdateRegisteredModelSchema())
+    data = parse(_UPDATE_MODEL)
     model = registry.get_model(ctx, data["name"])
-    return _model_response(ctx, registry.update_model(ctx, model, description=data["description"]))
+    model = registry.update_model(ctx, model, description=data["description"])
+    return _model_response(registry.model_record_of(ctx, model))
 
 
 def delete_registered_model(ctx: ProjectContext) -> Json:
-    data = parse(s.NameSchema())
+    data = parse(_NAME)
     registry.delete_model(ctx, registry.get_model(ctx, data["name"]))
     return {}
 
 
 def search_registered_models(ctx: ProjectContext) -> Json:
-    data = parse(s.SearchSchema())
-    page = registry.search_models(
+    data = parse(_SEARCH)
+    page = registry.search_model_records(
         ctx,
         data["filter"],
         max_results=data["max_results"],
         order_by=data["order_by"],
         page_token=data["page_token"],
     )
-    latest = registry.latest_per_stage(ctx, page.models)
     return _compact(
         {
-            "registered_models": [model_json(m, latest[m.id]) for m in page.models],
+            "registered_models": [model_json(m) for m in page.models],
             "next_page_token": page.next_page_token,
         }
     )
 
 
 def get_latest_versions(ctx: ProjectContext) -> Json:
-    data = parse(s.GetLatestVersionsSchema())
-    versions = registry.get_latest_versions(ctx, data["name"], data["stages"])
-    aliases = registry.aliases_by_version(ctx, versions)
-    return _compact({"model_versions": [version_json(v, aliases[v.id]) for v in versions]})
+    data = parse(_LATEST_VERSIONS)
+    versions = registry.latest_version_records(ctx, data["name"], data["stages"])
+    return _compact({"model_versions": [version_json(v) for v in versions]})
 
 
 def set_registered_model_tag(ctx: ProjectContext) -> Json:
-    data = parse(s.SetRegisteredModelTagSchema())
+    data = parse(_SET_MODEL_TAG)
     registry.set_model_tag(ctx, data["name"], data["key"], data["value"] or "")
     return {}
 
 
 def delete_registered_model_tag(ctx: ProjectContext) -> Json:
-    data = parse(s.DeleteRegisteredModelTagSchema())
+    data = parse(_DELETE_MODEL_TAG)
     registry.delete_model_tag(ctx, data["name"], data["key"])
     return {}
 
 
 def set_alias(ctx: ProjectContext) -> Json:
-    data = parse(s.SetAliasSchema())
+    data = parse(_SET_ALIAS)
     registry.set_alias(ctx, data["name"], data["alias"], data["version"])
     return {}
 
 
 def delete_alias(ctx: ProjectContext) -> Json:
-    data = parse(s.AliasSchema())
+    data = parse(_ALIAS)
     registry.delete_alias(ctx, data["name"], data["alias"])
     return {}
 
 
 def get_model_version_by_alias(ctx: ProjectContext) -> Json:
-    data = parse(s.AliasSchema())
-    return _version_response(ctx, registry.get_version_by_alias(ctx, data["name"], data["alias"]))
+    data = parse(_ALIAS)
+    return _version_response(registry.version_record_by_alias(ctx, data["name"], data["alias"]))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -176,7 +196,7 @@ def get_model_version_by_alias(ctx: ProjectContext) -> Json:
 
 
 def create_model_version(ctx: ProjectContext) -> Json:
-    data = parse(s.CreateModelVersionSchema())
+    data = parse(_CREATE_VERSION)
     version = registry.create_version(
         ctx,
         data["name"],
@@ -187,31 +207,31 @@ def create_model_version(ctx: ProjectContext) -> Json:
         description=data["description"],
         run_link=data["run_link"],
     )
-    return _version_response(ctx, version)
+    return _version_response(registry.version_record_of(ctx, version))
 
 
 def get_model_version(ctx: ProjectContext) -> Json:
-    data = parse(s.ModelVersionSchema())
-    return _version_response(ctx, registry.get_version(ctx, data["name"], data["version"]))
+    data = parse(_VERSION)
+    return _version_response(registry.version_record(ctx, data["name"], data["version"]))
 
 
 def update_model_version(ctx: ProjectContext) -> Json:
-    data = parse(s.UpdateModelVersionSchema())
+    data = parse(_UPDATE_VERSION)
     version = registry.update_version(
         ctx, data["name"], data["version"], description=data["description"]
     )
-    return _version_response(ctx, version)
+    return _version_response(registry.version_record_of(ctx, version))
 
 
 def delete_model_version(ctx: ProjectContext) -> Json:
-    data = parse(s.ModelVersionSchema())
+    data = parse(_VERSION)
     registry.delete_version(ctx, data["name"], data["version"])
     return {}
 
 
 def search_model_versions(ctx: ProjectContext) -> Json:
-    data = parse(s.SearchSchema())
-    page = registry.search_versions(
+    data = parse(_SEARCH)
+    page = registry.search_version_records(
         ctx,
         data["filter"],
         max_results=data["max_results"],
@@ -227,12 +247,12 @@ def search_model_versions(ctx: ProjectContext) -> Json:
 
 
 def get_model_version_download_uri(ctx: ProjectContext) -> Json:
-    data = parse(s.ModelVersionSchema())
+    data = parse(_VERSION)
     return {"artifact_uri": registry.download_uri(ctx, data["name"], data["version"])}
 
 
 def transition_stage(ctx: ProjectContext) -> Json:
-    data = parse(s.TransitionStageSchema())
+    data = parse(_TRANSITION_STAGE)
     version = registry.transition_stage(
         ctx,
         data["name"],
@@ -240,16 +260,16 @@ def transition_stage(ctx: ProjectContext) -> Json:
         data["stage"],
         bool(data["archive_existing_versions"]),
     )
-    return _version_response(ctx, version)
+    return _version_response(registry.version_record_of(ctx, version))
 
 
 def set_model_version_tag(ctx: ProjectContext) -> Json:
-    data = parse(s.SetModelVersionTagSchema())
+    data = parse(_SET_VERSION_TAG)
     registry.set_version_tag(ctx, data["name"], data["version"], data["key"], data["value"] or "")
     return {}
 
 
 def delete_model_version_tag(ctx: ProjectContext) -> Json:
-    data = parse(s.DeleteModelVersionTagSchema())
+    data = parse(_DELETE_VERSION_TAG)
     registry.delete_version_tag(ctx, data["name"], data["version"], data["key"])
     return {}

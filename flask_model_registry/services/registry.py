@@ -14,6 +14,7 @@ and the logged model's own files are never touched.
 
 from __future__ import annotations
 
+import functools
 import json
 import posixpath
 import re
@@ -23,9 +24,22 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Integer,
+    and_,
+    bindparam,
+    delete,
+    func,
+    literal_column,
+    null,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import contains_eager, joinedload, selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.sql import Select
 
 from flask_model_registry import versioning
@@ -61,8 +75,10 @@ __all__ = [
     "ACTIVE_STAGES",
     "SEMVER_TAG",
     "STAGES",
-    "ModelPage",
-    "VersionPage",
+    "ModelRecord",
+    "ModelRecordPage",
+    "VersionRecord",
+    "VersionRecordPage",
     "aliases_by_version",
     "create_model",
     "create_version",
@@ -78,14 +94,16 @@ __all__ = [
     "get_version",
     "get_version_by_alias",
     "get_version_by_semver",
-    "latest_per_stage",
     "latest_version",
+    "latest_version_records",
     "list_models",
+    "model_record",
+    "model_record_of",
     "package_files",
     "promote_candidate",
     "rename_model",
-    "search_models",
-    "search_versions",
+    "search_model_records",
+    "search_version_records",
     "set_alias",
     "set_model_tag",
     "set_version_tag",
@@ -93,6 +111,10 @@ __all__ = [
     "update_model",
     "update_version",
     "version_files",
+    "version_record",
+    "version_record_by_alias",
+    "version_record_of",
+    "version_records",
     "version_summary",
     "versions_by_precedence",
 ]
@@ -132,17 +154,57 @@ _BAD_CHARACTERS = (
 Tags = Mapping[str, str] | Iterable[tuple[str, str]]
 
 
-class ModelPage(t.NamedTuple):
-    """One page of registered models and the token (or page number) of the next page."""
+class VersionRecord(t.NamedTuple):
+    """A version as MLflow's API shows it, read as a plain row."""
 
-    models: list[Model]
+    id: int
+    registered_model_id: int
+    name: str
+    sequence: int
+    creation_timestamp: int
+    last_updated_timestamp: int
+    user_id: str | None
+    current_stage: str
+    description: str | None
+    source: str
+    run_id: str | None
+    run_link: str | None
+    status: str
+    status_message: str | None
+    #: The public id (``m-<hex>``) of the logged model the version was registered from.
+    logged_model_id: str | None
+    tags: list[tuple[str, str]]
+    #: The version's aliases where the endpoint shows them, else empty.
+    aliases: list[str]
+
+
+class ModelRecord(t.NamedTuple):
+    """A registered model as MLflow's API shows it, read as plain rows."""
+
+    id: int
+    name: str
+    creation_timestamp: int
+    last_updated_timestamp: int
+    user_id: str | None
+    description: str | None
+    #: The highest-numbered version in each stage, by version number.
+    latest_versions: list[VersionRecord]
+    tags: list[tuple[str, str]]
+    #: ``(alias, version number)`` by alias.
+    aliases: list[tuple[str, int]]
+
+
+class ModelRecordPage(t.NamedTuple):
+    """One page of registered models and the token of the next page, if any."""
+
+    models: list[ModelRecord]
     next_page_token: str | None
 
 
-class VersionPage(t.NamedTuple):
+class VersionRecordPage(t.NamedTuple):
     """One page of model versions and the token of the next page, if any."""
 
-    versions: list[ModelVersion]
+    versions: list[VersionRecord]
     next_page_token: str | None
 
 
@@ -340,12 +402,18 @@ def _version_not_found(name: str, version: t.Any) -> NotFound:
     return NotFound(f"Model Version (name={name}, version={version}) not found")
 
 
-def get_version(ctx: ProjectContext, name: str, version: t.Any) -> ModelVersion:
-    """Version number ``version`` (MLflow's integer) of model ``name``, or 404."""
+def _checked_sequence(name: str, version: t.Any) -> int:
+    """The version number asked for; 404 if no version can have it."""
     validate_model_name(name)
     sequence = parse_sequence(version)
     if not 0 < sequence <= MAX_SEQUENCE:
         raise _version_not_found(name, sequence)
+    return sequence
+
+
+def get_version(ctx: ProjectContext, name: str, version: t.Any) -> ModelVersion:
+    """Version number ``version`` (MLflow's integer) of model ``name``, or 404."""
+    sequence = _checked_sequence(name, version)
     found = ctx.session.scalars(
         _versions(ctx)
         .join(Model, ModelVersion.model_id == Model.id)
@@ -363,10 +431,10 @@ def _version_by_id(ctx: ProjectContext, version_id: int) -> ModelVersion:
     return found
 
 
-def _semvers(ctx: ProjectContext, model: Model) -> list[tuple[int, SemVer]]:
+def _semvers(ctx: ProjectContext, model_id: int) -> list[tuple[int, SemVer]]:
     rows = ctx.session.execute(
         select(ModelVersion.id, ModelVersion.semver).where(
-            ModelVersion.model_id == model.id, ModelVersion.project_id == ctx.project_id
+            ModelVersion.model_id == model_id, ModelVersion.project_id == ctx.project_id
         )
     ).all()
     return [(row.id, SemVer.parse(row.semver)) for row in rows]
@@ -377,13 +445,17 @@ def _find_semver(pairs: Iterable[tuple[int, SemVer]], wanted: SemVer) -> int | N
     return next((vid for vid, semver in pairs if semver.sort_key() == key), None)
 
 
+def _semver_id(ctx: ProjectContext, model_id: int, name: str, semver: str) -> int:
+    """The id of the version of the model whose semver has the precedence of ``semver``."""
+    version_id = _find_semver(_semvers(ctx, model_id), SemVer.parse(semver))
+    if version_id is None:
+        raise NotFound(f"Model '{name}' has no version {semver}.")
+    return version_id
+
+
 def get_version_by_semver(ctx: ProjectContext, model: Model, semver: str) -> ModelVersion:
     """The version of ``model`` whose semver has the precedence of ``semver`` (build ignored)."""
-    wanted = SemVer.parse(semver)
-    version_id = _find_semver(_semvers(ctx, model), wanted)
-    if version_id is None:
-        raise NotFound(f"Model '{model.name}' has no version {semver}.")
-    return _version_by_id(ctx, version_id)
+    return _version_by_id(ctx, _semver_id(ctx, model.id, model.name, semver))
 
 
 def versions_by_precedence(
@@ -394,7 +466,7 @@ def versions_by_precedence(
     Precedence is not an SQL ordering (numeric prerelease identifiers), so the semvers are
     sorted here and only the page's rows are loaded.
     """
-    ranked = sorted(_semvers(ctx, model), key=lambda pair: pair[1].sort_key(), reverse=True)
+    ranked = sorted(_semvers(ctx, model.id), key=lambda pair: pair[1].sort_key(), reverse=True)
     ids = [vid for vid, _ in ranked]
     if per_page is not None:
         start = (page - 1) * per_page
@@ -415,37 +487,8 @@ def _latest_id(pairs: Iterable[tuple[int, SemVer]]) -> int | None:
 
 def latest_version(ctx: ProjectContext, model: Model) -> ModelVersion | None:
     """The highest release by SemVer precedence (only prereleases: the highest prerelease)."""
-    version_id = _latest_id(_semvers(ctx, model))
+    version_id = _latest_id(_semvers(ctx, model.id))
     return None if version_id is None else _version_by_id(ctx, version_id)
-
-
-def latest_per_stage(ctx: ProjectContext, models: Sequence[Model]) -> dict[int, list[ModelVersion]]:
-    """For each model, the highest-numbered version in each stage (MLflow's ``latest_versions``)."""
-    if not models:
-        return {}
-    ids = [m.id for m in models]
-    newest = (
-        select(
-            ModelVersion.model_id.label("model_id"),
-            func.max(ModelVersion.sequence).label("sequence"),
-        )
-        .where(ModelVersion.model_id.in_(ids), ModelVersion.project_id == ctx.project_id)
-        .group_by(ModelVersion.model_id, ModelVersion.current_stage)
-        .subquery()
-    )
-    rows = ctx.session.scalars(
-        _versions(ctx)
-        .join(
-            newest,
-            (ModelVersion.model_id == newest.c.model_id)
-            & (ModelVersion.sequence == newest.c.sequence),
-        )
-        .order_by(ModelVersion.sequence)
-    ).all()
-    result: dict[int, list[ModelVersion]] = {model_id: [] for model_id in ids}
-    for version in rows:
-        result[version.model_id].append(version)
-    return result
 
 
 def aliases_by_version(
@@ -626,26 +669,6 @@ def delete_model_tag(ctx: ProjectContext, name: str, key: str) -> None:
     ctx.session.flush()
 
 
-def search_models(
-    ctx: ProjectContext,
-    filter_string: str | None,
-    *,
-    max_results: t.Any = None,
-    order_by: Sequence[str] | None = None,
-    page_token: str | None = None,
-) -> ModelPage:
-    """MLflow's ``search_registered_models``: filter, order, offset page tokens."""
-    limit = check_max_results(max_results, default=SEARCH_MODELS_DEFAULT, maximum=SEARCH_MODELS_MAX)
-    clauses = registered_model_filter_clauses(filter_string)
-    ordering = registered_model_order_by(order_by)
-    offset = decode_page_token(page_token)
-    rows = ctx.session.scalars(
-        _models(ctx).where(*clauses).order_by(*ordering).offset(offset).limit(limit + 1)
-    ).all()
-    token = encode_page_token(offset + limit) if len(rows) > limit else None
-    return ModelPage(list(rows[:limit]), token)
-
-
 def list_models(ctx: ProjectContext, *, page: int, per_page: int) -> tuple[list[Model], bool]:
     """A page of the project's models by name; whether another page follows."""
     rows = ctx.session.scalars(
@@ -708,62 +731,84 @@ def delete_alias(ctx: ProjectContext, name: str, alias: str) -> None:
     ctx.session.flush()
 
 
-def _by_alias(ctx: ProjectContext, model: Model, alias: str) -> ModelVersion | None:
-    version_id = ctx.session.scalar(
-        select(ModelAlias.version_id).where(
-            ModelAlias.model_id == model.id, ModelAlias.alias == alias
-        )
+def _model_id(ctx: ProjectContext, name: str) -> int:
+    """The primary key of the registered model ``name``, or 404."""
+    validate_model_name(name)
+    found = ctx.session.scalar(
+        select(Model.id).where(Model.project_id == ctx.project_id, Model.name == name)
     )
-    return None if version_id is None else _version_by_id(ctx, version_id)
-
-
-def _by_version_text(ctx: ProjectContext, model: Model, text: str) -> ModelVersion | None:
-    """Resolve a semantic version or a range; ``None`` if ``text`` is neither."""
-    if _is_semver(text):
-        return get_version_by_semver(ctx, model, text)
-    if not versioning.looks_like_range(text):
-        return None
-    wanted = versioning.parse_range(text)
-    pairs = _semvers(ctx, model)
-    best = wanted.best_match(semver for _, semver in pairs)
-    version_id = None if best is None else _find_semver(pairs, best)
-    if version_id is None:
-        raise NotFound(f"No version of model '{model.name}' matches the range '{text}' ({wanted}).")
-    return _version_by_id(ctx, version_id)
-
-
-def get_version_by_alias(ctx: ProjectContext, name: str, alias: str) -> ModelVersion:
-    """Resolve ``alias``: ``latest``, a real alias, an exact semver, then a semver range."""
-    model = get_model(ctx, name)
-    if alias.lower() == LATEST:
-        found = latest_version(ctx, model)
-        if found is None:
-            raise NotFound(f"Latest version not found for model {name}.")
-        return found
-    found = _by_alias(ctx, model, alias) or _by_version_text(ctx, model, alias)
     if found is None:
-        raise InvalidParameter(f"Registered model alias {alias} not found.")
+        raise _model_not_found(name)
     return found
 
 
-def _latest_in_stage(ctx: ProjectContext, model: Model, stage: str) -> ModelVersion | None:
-    return ctx.session.scalars(
-        _versions(ctx)
-        .where(ModelVersion.model_id == model.id, ModelVersion.current_stage == stage)
+def _aliased_id(ctx: ProjectContext, model_id: int, alias: str) -> int | None:
+    return ctx.session.scalar(
+        select(ModelAlias.version_id).where(
+            ModelAlias.model_id == model_id, ModelAlias.alias == alias
+        )
+    )
+
+
+def _version_text_id(ctx: ProjectContext, model_id: int, name: str, text: str) -> int | None:
+    """Resolve a semantic version or a range; ``None`` if ``text`` is neither, 404 if no match."""
+    if _is_semver(text):
+        return _semver_id(ctx, model_id, name, text)
+    if not versioning.looks_like_range(text):
+        return None
+    wanted = versioning.parse_range(text)
+    pairs = _semvers(ctx, model_id)
+    best = wanted.best_match(semver for _, semver in pairs)
+    version_id = None if best is None else _find_semver(pairs, best)
+    if version_id is None:
+        raise NotFound(f"No version of model '{name}' matches the range '{text}' ({wanted}).")
+    return version_id
+
+
+def _latest_id_of(ctx: ProjectContext, name: str) -> int:
+    """The id of the latest version (see :func:`latest_version`) of model ``name``, or 404."""
+    version_id = _latest_id(_semvers_by_name(ctx, name))
+    if version_id is None:
+        raise NotFound(f"Latest version not found for model {name}.")
+    return version_id
+
+
+def _unaliased_id(ctx: ProjectContext, model_id: int, name: str, alias: str) -> int:
+    """What ``alias`` names when no alias of that name exists: an exact semver, else a range."""
+    version_id = _version_text_id(ctx, model_id, name, alias)
+    if version_id is None:
+        raise InvalidParameter(f"Registered model alias {alias} not found.")
+    return version_id
+
+
+def get_version_by_alias(ctx: ProjectContext, name: str, alias: str) -> ModelVersion:
+    """The version :func:`version_record_by_alias` resolves ``alias`` to."""
+    return _version_by_id(ctx, version_record_by_alias(ctx, name, alias).id)
+
+
+def _latest_in_stage_id(ctx: ProjectContext, model_id: int, stage: str) -> int | None:
+    return ctx.session.scalar(
+        select(ModelVersion.id)
+        .where(
+            ModelVersion.project_id == ctx.project_id,
+            ModelVersion.model_id == model_id,
+            ModelVersion.current_stage == stage,
+        )
         .order_by(ModelVersion.sequence.desc())
         .limit(1)
-    ).first()
+    )
 
 
-def _resolve_stage(ctx: ProjectContext, model: Model, entry: str) -> ModelVersion | None:
+def _stage_entry_id(ctx: ProjectContext, model_id: int, name: str, entry: str) -> int | None:
+    """The version a ``stages`` entry names: a stage's latest, an alias, a semver or a range."""
     stage = canonical_stage(entry)
     if stage is not None:
-        return _latest_in_stage(ctx, model, stage)
-    found = _by_alias(ctx, model, entry)
+        return _latest_in_stage_id(ctx, model_id, stage)
+    found = _aliased_id(ctx, model_id, entry)
     if found is not None:
         return found
     try:
-        found = _by_version_text(ctx, model, entry)
+        found = _version_text_id(ctx, model_id, name, entry)
     except NotFound:
         return None  # a valid version or range that matches nothing: no version, like a stage
     if found is None:
@@ -774,20 +819,457 @@ def _resolve_stage(ctx: ProjectContext, model: Model, entry: str) -> ModelVersio
     return found
 
 
+def _latest_version_ids(ctx: ProjectContext, name: str, stages: Sequence[str] | None) -> list[int]:
+    if not stages:
+        found = _latest_id(_semvers_by_name(ctx, name))
+        return [] if found is None else [found]
+    model_id = _model_id(ctx, name)
+    result: list[int] = []
+    for entry in stages:
+        version_id = _stage_entry_id(ctx, model_id, name, entry)
+        if version_id is not None and version_id not in result:
+            result.append(version_id)
+    return result
+
+
 def get_latest_versions(
     ctx: ProjectContext, name: str, stages: Sequence[str] | None
 ) -> list[ModelVersion]:
     """Without stages: the one latest version by SemVer. With stages: one version per entry."""
-    model = get_model(ctx, name)
-    if not stages:
-        found = latest_version(ctx, model)
-        return [] if found is None else [found]
-    result: list[ModelVersion] = []
-    for entry in stages:
-        version = _resolve_stage(ctx, model, entry)
-        if version is not None and version not in result:
-            result.append(version)
-    return result
+    return [_version_by_id(ctx, vid) for vid in _latest_version_ids(ctx, name, stages)]
+
+
+# ---------------------------------------------------------------------------------------------
+# records: what MLflow's API shows, read as plain rows with few statements
+#
+# The statements are built once, with bound parameters, so a request only binds values.
+
+_MODELS = Model.__table__
+_MODEL_TAGS = ModelTag.__table__
+_ALIASES = ModelAlias.__table__
+_VERSIONS = ModelVersion.__table__
+_VERSION_TAGS = ModelVersionTag.__table__
+_LOGGED_MODELS = LoggedModel.__table__
+
+_PROJECT: BindParameter[int] = bindparam("project_id")
+_NAME: BindParameter[str] = bindparam("name")
+
+_MODEL_COLUMNS = (
+    _MODELS.c.id,
+    _MODELS.c.name,
+    _MODELS.c.creation_timestamp,
+    _MODELS.c.last_updated_timestamp,
+    _MODELS.c.user_id,
+    _MODELS.c.description,
+)
+#: The columns of :class:`VersionRecord` before its tags and aliases, in order.
+_VERSION_COLUMNS = (
+    _VERSIONS.c.id,
+    _VERSIONS.c.model_id,
+    _MODELS.c.name,
+    _VERSIONS.c.sequence,
+    _VERSIONS.c.creation_timestamp,
+    _VERSIONS.c.last_updated_timestamp,
+    _VERSIONS.c.user_id,
+    _VERSIONS.c.current_stage,
+    _VERSIONS.c.description,
+    _VERSIONS.c.source,
+    _VERSIONS.c.run_id,
+    _VERSIONS.c.run_link,
+    _VERSIONS.c.status,
+    _VERSIONS.c.status_message,
+    _LOGGED_MODELS.c.model_id.label("logged_model_id"),
+)
+_VERSION_FROM = _VERSIONS.join(_MODELS, _MODELS.c.id == _VERSIONS.c.model_id).outerjoin(
+    _LOGGED_MODELS, _LOGGED_MODELS.c.id == _VERSIONS.c.logged_model_id
+)
+
+
+def _versions_where(*criteria: ColumnElement[bool]) -> Select[t.Any]:
+    return (
+        select(*_VERSION_COLUMNS)
+        .select_from(_VERSION_FROM)
+        .where(_VERSIONS.c.project_id == _PROJECT, _MODELS.c.project_id == _PROJECT, *criteria)
+    )
+
+
+_VERSION_BY_NUMBER = _versions_where(
+    _MODELS.c.name == _NAME, _VERSIONS.c.sequence == bindparam("sequence")
+)
+_VERSIONS_BY_ID = _versions_where(_VERSIONS.c.id.in_(bindparam("ids", expanding=True)))
+#: The model (its id first; no row: no model) and the version its alias points at, if any.
+_VERSION_BY_ALIAS = (
+    select(_MODELS.c.id, *_VERSION_COLUMNS)
+    .select_from(
+        _MODELS.outerjoin(
+            _ALIASES,
+            and_(_ALIASES.c.model_id == _MODELS.c.id, _ALIASES.c.alias == bindparam("alias")),
+        )
+        .outerjoin(_VERSIONS, _VERSIONS.c.id == _ALIASES.c.version_id)
+        .outerjoin(_LOGGED_MODELS, _LOGGED_MODELS.c.id == _VERSIONS.c.logged_model_id)
+    )
+    .where(_MODELS.c.project_id == _PROJECT, _MODELS.c.name == _NAME)
+)
+#: The model's id and its versions' ids and semvers (no row: no model).
+_MODEL_SEMVERS = (
+    select(_MODELS.c.id, _VERSIONS.c.id, _VERSIONS.c.semver)
+    .select_from(
+        _MODELS.outerjoin(
+            _VERSIONS,
+            and_(_VERSIONS.c.model_id == _MODELS.c.id, _VERSIONS.c.project_id == _PROJECT),
+        )
+    )
+    .where(_MODELS.c.project_id == _PROJECT, _MODELS.c.name == _NAME)
+)
+
+
+def _models_with_latest(which: ColumnElement[bool]) -> Select[t.Any]:
+    """The chosen models, each joined to its latest version per stage (or to ``NULL``s)."""
+    chosen = select(_MODELS.c.id).where(_MODELS.c.project_id == _PROJECT, which).correlate(None)
+    newest = (
+        select(_VERSIONS.c.model_id, func.max(_VERSIONS.c.sequence).label("sequence"))
+        .where(_VERSIONS.c.project_id == _PROJECT, _VERSIONS.c.model_id.in_(chosen))
+        .group_by(_VERSIONS.c.model_id, _VERSIONS.c.current_stage)
+        .subquery("newest")
+    )
+    latest = (
+        select(*_VERSION_COLUMNS)
+        .select_from(
+            _VERSION_FROM.join(
+                newest,
+                and_(
+                    _VERSIONS.c.model_id == newest.c.model_id,
+                    _VERSIONS.c.sequence == newest.c.sequence,
+                ),
+            )
+        )
+        .subquery("latest")
+    )
+    return (
+        select(*_MODEL_COLUMNS, *latest.c)
+        .select_from(_MODELS.outerjoin(latest, latest.c.model_id == _MODELS.c.id))
+        .where(_MODELS.c.project_id == _PROJECT, which)
+        .order_by(latest.c.sequence)
+    )
+
+
+_MODEL_BY_NAME = _models_with_latest(_MODELS.c.name == _NAME)
+_MODELS_BY_ID = _models_with_latest(_MODELS.c.id.in_(bindparam("model_ids", expanding=True)))
+
+
+def _children_statement() -> Select[t.Any]:
+    """Tags and aliases of models and versions as ``(kind, owner, key, value, number)``."""
+
+    def kind(number: int) -> ColumnElement[int]:
+        return literal_column(str(number), Integer).label("kind")
+
+    def ids(name: str) -> t.Any:
+        return bindparam(name, expanding=True)
+
+    parts = union_all(
+        select(
+            kind(0),
+            _MODEL_TAGS.c.model_id.label("owner"),
+            _MODEL_TAGS.c.key.label("key"),
+            _MODEL_TAGS.c.value.label("value"),
+            null().label("number"),
+        ).where(_MODEL_TAGS.c.model_id.in_(ids("model_ids"))),
+        select(kind(1), _ALIASES.c.model_id, _ALIASES.c.alias, null(), _VERSIONS.c.sequence)
+        .select_from(_ALIASES.join(_VERSIONS, _VERSIONS.c.id == _ALIASES.c.version_id))
+        .where(_ALIASES.c.model_id.in_(ids("model_ids"))),
+        select(
+            kind(2), _VERSION_TAGS.c.version_id, _VERSION_TAGS.c.key, _VERSION_TAGS.c.value, null()
+        ).where(_VERSION_TAGS.c.version_id.in_(ids("version_ids"))),
+        select(kind(3), _ALIASES.c.version_id, _ALIASES.c.alias, null(), null()).where(
+            _ALIASES.c.version_id.in_(ids("alias_version_ids"))
+        ),
+    ).subquery("children")
+    return select(parts).order_by(parts.c.kind, parts.c.key)
+
+
+_CHILDREN = _children_statement()
+
+
+class _Children(t.NamedTuple):
+    """Tags and aliases by owner id, each list in key order."""
+
+    model_tags: dict[int, list[tuple[str, str]]]
+    model_aliases: dict[int, list[tuple[str, int]]]
+    version_tags: dict[int, list[tuple[str, str]]]
+    version_aliases: dict[int, list[str]]
+
+
+def _children(
+    ctx: ProjectContext,
+    *,
+    model_ids: Sequence[int] = (),
+    version_ids: Sequence[int] = (),
+    alias_version_ids: Sequence[int] = (),
+) -> _Children:
+    """The tags and aliases of the models, the tags of the versions and the aliases of
+    ``alias_version_ids``, in one statement."""
+    groups: tuple[dict[int, list[t.Any]], ...] = ({}, {}, {}, {})
+    rows = ctx.session.execute(
+        _CHILDREN,
+        {
+            "model_ids": list(model_ids),
+            "version_ids": list(version_ids),
+            "alias_version_ids": list(alias_version_ids),
+        },
+    )
+    for kind, owner, key, value, number in rows:
+        item = key if kind == 3 else (key, number) if kind == 1 else (key, value)
+        groups[kind].setdefault(owner, []).append(item)
+    return _Children(*groups)
+
+
+def _version_records(
+    ctx: ProjectContext, rows: Sequence[Sequence[t.Any]], *, aliases: bool
+) -> list[VersionRecord]:
+    """Records of version rows (see :data:`_VERSION_COLUMNS`) with their tags and, if asked,
+    their aliases."""
+    if not rows:
+        return []
+    ids = [row[0] for row in rows]
+    children = _children(ctx, version_ids=ids, alias_version_ids=ids if aliases else ())
+    return [_version_record(row, children) for row in rows]
+
+
+def _version_record(row: Sequence[t.Any], children: _Children) -> VersionRecord:
+    version_id = row[0]
+    return VersionRecord._make(
+        (
+            *row,
+            children.version_tags.get(version_id, []),
+            children.version_aliases.get(version_id, []),
+        )
+    )
+
+
+def version_records(ctx: ProjectContext, version_ids: Sequence[int]) -> list[VersionRecord]:
+    """The versions ``version_ids`` (of this project) in that order, with tags and aliases."""
+    if not version_ids:
+        return []
+    rows = ctx.session.execute(
+        _VERSIONS_BY_ID, {"project_id": ctx.project_id, "ids": list(version_ids)}
+    ).all()
+    by_id = {row[0]: row for row in rows}
+    missing = next((vid for vid in version_ids if vid not in by_id), None)
+    if missing is not None:  # deleted since its id was read
+        raise NotFound(f"Model version {missing} not found")
+    return _version_records(ctx, [by_id[vid] for vid in version_ids], aliases=True)
+
+
+def version_record(ctx: ProjectContext, name: str, version: t.Any) -> VersionRecord:
+    """:func:`get_version` as a record with its tags and aliases."""
+    sequence = _checked_sequence(name, version)
+    row = ctx.session.execute(
+        _VERSION_BY_NUMBER, {"project_id": ctx.project_id, "name": name, "sequence": sequence}
+    ).first()
+    if row is None:
+        raise _version_not_found(name, sequence)
+    return _version_records(ctx, [row], aliases=True)[0]
+
+
+def version_record_of(ctx: ProjectContext, version: ModelVersion) -> VersionRecord:
+    """A version just written, its tags as the session holds them, with its aliases."""
+    return VersionRecord(
+        version.id,
+        version.model_id,
+        version.model.name,
+        version.sequence,
+        version.creation_timestamp,
+        version.last_updated_timestamp,
+        version.user_id,
+        version.current_stage,
+        version.description,
+        version.source,
+        version.run_id,
+        version.run_link,
+        version.status,
+        version.status_message,
+        version.logged_model.model_id if version.logged_model is not None else None,
+        [(tag.key, tag.value) for tag in version.tags],
+        aliases_by_version(ctx, [version])[version.id],
+    )
+
+
+def _semvers_by_name(ctx: ProjectContext, name: str) -> list[tuple[int, SemVer]]:
+    """The ids and semvers of the versions of model ``name``, or 404."""
+    validate_model_name(name)
+    rows = ctx.session.execute(_MODEL_SEMVERS, {"project_id": ctx.project_id, "name": name}).all()
+    if not rows:
+        raise _model_not_found(name)
+    return [(row[1], SemVer.parse(row[2])) for row in rows if row[1] is not None]
+
+
+def version_record_by_alias(ctx: ProjectContext, name: str, alias: str) -> VersionRecord:
+    """Resolve ``alias`` (``latest``, a real alias, an exact semver, then a semver range) to a
+    version with its tags and aliases."""
+    validate_model_name(name)
+    if alias.lower() == LATEST:
+        return version_records(ctx, [_latest_id_of(ctx, name)])[0]
+    row = ctx.session.execute(
+        _VERSION_BY_ALIAS, {"project_id": ctx.project_id, "name": name, "alias": alias}
+    ).first()
+    if row is None:
+        raise _model_not_found(name)
+    model_id, version = row[0], row[1:]
+    if version[0] is None:
+        return version_records(ctx, [_unaliased_id(ctx, model_id, name, alias)])[0]
+    return _version_records(ctx, [version], aliases=True)[0]
+
+
+def latest_version_records(
+    ctx: ProjectContext, name: str, stages: Sequence[str] | None
+) -> list[VersionRecord]:
+    """:func:`get_latest_versions` as records with their tags and aliases."""
+    return version_records(ctx, _latest_version_ids(ctx, name, stages))
+
+
+def _model_records(
+    ctx: ProjectContext, statement: Select[t.Any], **params: t.Any
+) -> list[ModelRecord]:
+    """Records of the models ``statement`` (see :func:`_models_with_latest`) reads."""
+    heads: dict[int, tuple[t.Any, ...]] = {}
+    latest: dict[int, list[tuple[t.Any, ...]]] = {}
+    for row in ctx.session.execute(statement, {"project_id": ctx.project_id, **params}):
+        values = tuple(row)
+        model_id = values[0]
+        heads.setdefault(model_id, values[: len(_MODEL_COLUMNS)])
+        if values[len(_MODEL_COLUMNS)] is not None:
+            latest.setdefault(model_id, []).append(values[len(_MODEL_COLUMNS) :])
+    version_ids = [version[0] for versions in latest.values() for version in versions]
+    children = _children(ctx, model_ids=list(heads), version_ids=version_ids)
+    return [
+        ModelRecord._make(
+            (
+                *head,
+                [_version_record(version, children) for version in latest.get(model_id, [])],
+                children.model_tags.get(model_id, []),
+                children.model_aliases.get(model_id, []),
+            )
+        )
+        for model_id, head in heads.items()
+    ]
+
+
+def model_record(ctx: ProjectContext, name: str) -> ModelRecord:
+    """:func:`get_model` as a record with its latest version per stage (MLflow's
+    ``latest_versions``), tags and aliases."""
+    validate_model_name(name)
+    found = _model_records(ctx, _MODEL_BY_NAME, name=name)
+    if not found:
+        raise _model_not_found(name)
+    return found[0]
+
+
+def model_record_of(ctx: ProjectContext, model: Model) -> ModelRecord:
+    """A model just written, its tags and aliases as the session holds them."""
+    stored = _model_records(ctx, _MODELS_BY_ID, model_ids=[model.id])
+    return ModelRecord(
+        model.id,
+        model.name,
+        model.creation_timestamp,
+        model.last_updated_timestamp,
+        model.user_id,
+        model.description,
+        stored[0].latest_versions if stored else [],
+        [(tag.key, tag.value) for tag in model.tags],
+        [(alias.alias, alias.version.sequence) for alias in model.aliases],
+    )
+
+
+#: Filters longer than this are compiled per request instead of cached.
+_CACHED_FILTER_LENGTH = 1000
+_SearchBuilder = t.Callable[[str | None, tuple[str, ...] | None], Select[t.Any]]
+
+
+def _cached_search(
+    build: _SearchBuilder,
+) -> t.Callable[[str | None, Sequence[str] | None], Select[t.Any]]:
+    """Cache the statements ``build`` compiles from the (short) filters clients repeat."""
+    cached = functools.lru_cache(maxsize=256)(build)
+
+    @functools.wraps(build)
+    def statement(filter_string: str | None, order_by: Sequence[str] | None) -> Select[t.Any]:
+        key = None if order_by is None else tuple(order_by)
+        if filter_string is not None and len(filter_string) > _CACHED_FILTER_LENGTH:
+            return build(filter_string, key)
+        return cached(filter_string, key)
+
+    return statement
+
+
+@_cached_search
+def _model_search(filter_string: str | None, order_by: tuple[str, ...] | None) -> Select[t.Any]:
+    """The ids of a page of the models matching ``filter_string``, in ``order_by`` order."""
+    clauses = registered_model_filter_clauses(filter_string)
+    ordering = registered_model_order_by(order_by)
+    return (
+        select(_MODELS.c.id)
+        .where(_MODELS.c.project_id == _PROJECT, *clauses)
+        .order_by(*ordering)
+        .offset(bindparam("offset"))
+        .limit(bindparam("limit"))
+    )
+
+
+def search_model_records(
+    ctx: ProjectContext,
+    filter_string: str | None,
+    *,
+    max_results: t.Any = None,
+    order_by: Sequence[str] | None = None,
+    page_token: str | None = None,
+) -> ModelRecordPage:
+    """MLflow's ``search_registered_models``: filter, order, offset page tokens."""
+    limit = check_max_results(max_results, default=SEARCH_MODELS_DEFAULT, maximum=SEARCH_MODELS_MAX)
+    statement = _model_search(filter_string, order_by)
+    offset = decode_page_token(page_token)
+    ids = ctx.session.scalars(
+        statement, {"project_id": ctx.project_id, "offset": offset, "limit": limit + 1}
+    ).all()
+    token = encode_page_token(offset + limit) if len(ids) > limit else None
+    ids = ids[:limit]
+    if not ids:
+        return ModelRecordPage([], token)
+    by_id = {m.id: m for m in _model_records(ctx, _MODELS_BY_ID, model_ids=list(ids))}
+    return ModelRecordPage([by_id[model_id] for model_id in ids if model_id in by_id], token)
+
+
+@_cached_search
+def _version_search(filter_string: str | None, order_by: tuple[str, ...] | None) -> Select[t.Any]:
+    """A page of the versions matching ``filter_string``, in ``order_by`` order."""
+    clauses = model_version_filter_clauses(filter_string)
+    ordering = model_version_order_by(order_by)
+    return (
+        _versions_where(*clauses)
+        .order_by(*ordering)
+        .offset(bindparam("offset"))
+        .limit(bindparam("limit"))
+    )
+
+
+def search_version_records(
+    ctx: ProjectContext,
+    filter_string: str | None,
+    *,
+    max_results: t.Any = None,
+    order_by: Sequence[str] | None = None,
+    page_token: str | None = None,
+) -> VersionRecordPage:
+    """MLflow's ``search_model_versions``: filter, order, offset page tokens (no aliases)."""
+    limit = check_max_results(
+        max_results, default=SEARCH_VERSIONS_DEFAULT, maximum=SEARCH_VERSIONS_MAX
+    )
+    statement = _version_search(filter_string, order_by)
+    offset = decode_page_token(page_token)
+    rows = ctx.session.execute(
+        statement, {"project_id": ctx.project_id, "offset": offset, "limit": limit + 1}
+    ).all()
+    token = encode_page_token(offset + limit) if len(rows) > limit else None
+    return VersionRecordPage(_version_records(ctx, rows[:limit], aliases=False), token)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1047,7 +1529,7 @@ def _snapshot(ctx: ProjectContext, model: Model, location: str | None) -> str | 
 
 def _choose_semver(ctx: ProjectContext, model: Model, requested: SemVer | None) -> SemVer:
     """The requested semver if its precedence is free, else the bump of the highest release."""
-    existing = _semvers(ctx, model)
+    existing = _semvers(ctx, model.id)
     if requested is None:
         return versioning.bump_patch_of_highest(semver for _, semver in existing)
     clash = next((s for _, s in existing if s.sort_key() == requested.sort_key()), None)
@@ -1352,39 +1834,6 @@ def download_uri(ctx: ProjectContext, name: str, version: t.Any) -> str:
     """Where the version's files are (``storage_location``, else its source)."""
     found = get_version(ctx, name, version)
     return found.storage_location or found.source
-
-
-def search_versions(
-    ctx: ProjectContext,
-    filter_string: str | None,
-    *,
-    max_results: t.Any = None,
-    order_by: Sequence[str] | None = None,
-    page_token: str | None = None,
-) -> VersionPage:
-    """MLflow's ``search_model_versions``: filter, order, offset page tokens."""
-    limit = check_max_results(
-        max_results, default=SEARCH_VERSIONS_DEFAULT, maximum=SEARCH_VERSIONS_MAX
-    )
-    clauses = model_version_filter_clauses(filter_string)
-    ordering = model_version_order_by(order_by)
-    offset = decode_page_token(page_token)
-    rows = ctx.session.scalars(
-        select(ModelVersion)
-        .join(Model, ModelVersion.model_id == Model.id)
-        .where(ModelVersion.project_id == ctx.project_id, Model.project_id == ctx.project_id)
-        .where(*clauses)
-        .options(
-            contains_eager(ModelVersion.model),
-            joinedload(ModelVersion.logged_model),
-            selectinload(ModelVersion.tags),
-        )
-        .order_by(*ordering)
-        .offset(offset)
-        .limit(limit + 1)
-    ).all()
-    token = encode_page_token(offset + limit) if len(rows) > limit else None
-    return VersionPage(list(rows[:limit]), token)
 
 
 def load_provenance(ctx: ProjectContext, versions: Sequence[ModelVersion]) -> None:
