@@ -343,7 +343,8 @@ class ModelTag(Base):
     model_id: Mapped[int] = mapped_column(
         ForeignKey(_t("models.id"), ondelete="CASCADE"), primary_key=True
     )
-    key: Mapped[str] = mapped_column(String(250), primary_key=True)
+    # Indexed on its own for searches that look for a tag across models (prompts, tags.x).
+    key: Mapped[str] = mapped_column(String(250), primary_key=True, index=True)
     value: Mapped[str] = mapped_column(Text)
 
 
@@ -398,7 +399,7 @@ class ModelVersionTag(Base):
     version_id: Mapped[int] = mapped_column(
         ForeignKey(_t("model_versions.id"), ondelete="CASCADE"), primary_key=True
     )
-    key: Mapped[str] = mapped_column(String(250), primary_key=True)
+    key: Mapped[str] = mapped_column(String(250), primary_key=True, index=True)
     value: Mapped[str] = mapped_column(Text)
 
 
