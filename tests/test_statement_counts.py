@@ -8,6 +8,7 @@ so per-request work of the host (token bookkeeping) is the same for both sides.
 
 from __future__ import annotations
 
+import re
 import typing as t
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,6 +17,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import event
 
+from flask_model_registry.db import TABLE_PREFIX
 from tests.conftest import Project
 
 SMALL, LARGE = 10, 100
@@ -345,3 +347,61 @@ def test_set_alias(app: Flask, api: Api, models: dict[int, str]) -> None:
     assert_constant(counts, "registered-models/alias (POST) on a model of 1 vs 10 versions")
     answer = api.get("registered-models/alias", name=models[10], alias="prod")
     assert answer["model_version"]["version"] == "1"
+
+
+#: A statement on the registry's own tables (the host's authorization reads other tables).
+REGISTRY_TABLE = re.compile(rf"\b{TABLE_PREFIX}\w+")
+
+
+def test_registry_reads_take_few_statements(app: Flask, api: Api, models: dict[int, str]) -> None:
+    """Each read answers in a small, fixed number of statements on the registry's tables: the
+    latest versions, tags and aliases come with their owners, not one query per relationship."""
+    name = models[10]
+    budgets: dict[str, tuple[dict[str, t.Any], int]] = {
+        "registered-models/get": ({"name": name}, 2),
+        "model-versions/get": ({"name": name, "version": "3"}, 2),
+        "registered-models/alias": ({"name": name, "alias": "champion"}, 2),
+        "model-versions/search": ({"filter": f"name='{name}'"}, 2),
+        "registered-models/search": ({}, 3),
+        "registered-models/get-latest-versions": ({"name": name}, 3),
+    }
+    api.warm_up()
+    for path, (params, budget) in budgets.items():
+        with counting(app) as statements:
+            api.get(path, **params)
+        registry = [s for s in statements if REGISTRY_TABLE.search(s)]
+        assert 0 < len(registry) <= budget, (path, registry)
+
+
+def test_tracking_hot_paths_take_few_statements(app: Flask, api: Api) -> None:
+    """Each hot tracking request runs a small, fixed number of statements on the registry's
+    tables: one per table it writes, and its reads folded into as few queries as possible."""
+    experiment = api.experiment("budgets")
+    run_id = api.run(experiment)
+    api.log(run_id, params=5, tags=5, keys=5, steps=3)
+    batch = _batch(run_id, SMALL, step=7)
+    batch["params"] = [{"key": "new", "value": "1"}]
+    batch["tags"] = [{"key": "new", "value": "1"}]
+    metric = {"run_id": run_id, "key": "m0", "value": 1.5, "timestamp": 9_000, "step": 9}
+    search = {"experiment_ids": [experiment], "filter": "metrics.m0 > 0 and params.p0 = 'a'",
+              "order_by": ["metrics.m1 DESC"]}
+    budgets: dict[str, tuple[Callable[[], object], int]] = {
+        # the run, existing params; then params, points, latest values, tags
+        "runs/log-batch": (lambda: api.post("runs/log-batch", batch), 6),
+        # the run; then the point and the latest value
+        "runs/log-metric": (lambda: api.post("runs/log-metric", metric), 3),
+        # the run; params and tags; latest metrics
+        "runs/get": (lambda: api.get("runs/get", run_id=run_id), 3),
+        # the page of runs; params and tags; latest metrics
+        "runs/search": (lambda: api.post("runs/search", search), 3),
+        # the run; the points
+        "metrics/get-history": (
+            lambda: api.get("metrics/get-history", run_id=run_id, metric_key="m0"), 2
+        ),
+    }
+    api.warm_up()
+    for path, (call, budget) in budgets.items():
+        with counting(app) as statements:
+            call()
+        registry = [s for s in statements if REGISTRY_TABLE.search(s)]
+        assert 0 < len(registry) <= budget, (path, len(registry), registry)

@@ -804,11 +804,14 @@ def _write_params(
     ]
     if not rows:
         return
-    result = ctx.session.execute(_insert(ctx, CandidateParam).on_conflict_do_nothing(), rows)
-    if getattr(result, "rowcount", len(rows)) != len(rows):
+    inserted = ctx.session.execute(
+        _insert(ctx, CandidateParam).on_conflict_do_nothing().returning(CandidateParam.key),
+        rows,
+    ).scalars().all()
+    if len(inserted) != len(rows):
         # A concurrent request logged some of these keys between our read and our write.
-        inserted: dict[str, str] = {row["key"]: row["value"] for row in rows}
-        _check_param_changes(run, inserted, _existing_params(ctx, run, inserted), single)
+        raced = {row["key"]: row["value"] for row in rows if row["key"] not in set(inserted)}
+        _check_param_changes(run, raced, _existing_params(ctx, run, raced), single)
 
 
 def _upsert_tags(ctx: ProjectContext, run: AnyRun, tags: dict[str, str]) -> None:
