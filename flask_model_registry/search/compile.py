@@ -12,6 +12,7 @@ Which keys, comparators and value types are accepted follows MLflow 3.17's SQL s
 
 from __future__ import annotations
 
+import functools
 import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -596,8 +597,14 @@ def registered_model_filter_clauses(filter_string: str | None) -> list[ColumnEle
             _compare_string(Model.name, c.comparator, f.strings(c, "attributes", ("name",)))
         )
     if not querying_prompts:
-        clauses.append(~_model_tag_exists(Model.id, IS_PROMPT_TAG_KEY, ModelTag.value == "true"))
+        clauses.append(_model_is_not_prompt())
     return clauses
+
+
+@functools.cache
+def _model_is_not_prompt() -> ColumnElement[bool]:
+    """Models without the prompt tag; built once, as :func:`_model_version_is_prompt`."""
+    return ~_model_tag_exists(Model.id, IS_PROMPT_TAG_KEY, ModelTag.value == "true")
 
 
 def registered_model_order_by(order_by: Sequence[str] | None) -> list[ColumnElement[Any]]:
@@ -635,8 +642,13 @@ _MV_STRING: dict[str, Col] = {
 _MV_KEYS = ["name", "run_id", "source_path", "version_number"]
 
 
+@functools.cache
 def _model_version_is_prompt() -> ColumnElement[bool]:
-    """Whether the version's model, or any version of it, carries the prompt tag."""
+    """Whether the version's model, or any version of it, carries the prompt tag.
+
+    Built once: it is the same in every version search, and costs more to build than the
+    rest of a search statement.
+    """
     sibling = aliased(ModelVersion)
     version_tagged = (
         select(_ONE)
