@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import types
+
 import click
 from flask.cli import AppGroup
 
-from . import migrate
 from .state import get_state
 
 __all__ = ["model_registry_cli"]
@@ -15,11 +16,19 @@ db_cli = AppGroup("db", help="The registry's database schema.")
 model_registry_cli.add_command(db_cli)
 
 
+def _migrate() -> types.ModuleType:
+    """The migration module, imported when a command runs: serving requests never loads
+    Alembic, which would add to every worker's start."""
+    from . import migrate
+
+    return migrate
+
+
 @db_cli.command("upgrade")
 @click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
     """Create or upgrade the registry's tables to REVISION (default: head)."""
-    engine = get_state().db.engine
+    engine, migrate = get_state().db.engine, _migrate()
     migrate.upgrade(engine, revision)
     click.echo(f"Model registry schema at {migrate.current(engine)}.")
 
@@ -28,7 +37,7 @@ def db_upgrade(revision: str) -> None:
 @click.argument("revision")
 def db_downgrade(revision: str) -> None:
     """Downgrade the registry's tables to REVISION."""
-    engine = get_state().db.engine
+    engine, migrate = get_state().db.engine, _migrate()
     migrate.downgrade(engine, revision)
     click.echo(f"Model registry schema at {migrate.current(engine)}.")
 
@@ -36,13 +45,13 @@ def db_downgrade(revision: str) -> None:
 @db_cli.command("current")
 def db_current() -> None:
     """Show the schema revision of the database."""
-    click.echo(migrate.current(get_state().db.engine) or "empty")
+    click.echo(_migrate().current(get_state().db.engine) or "empty")
 
 
 @db_cli.command("check")
 def db_check() -> None:
     """Fail if the database schema differs from the models (drift) or is not at head."""
-    engine = get_state().db.engine
+    engine, migrate = get_state().db.engine, _migrate()
     at, heads = migrate.current(engine), migrate.heads()
     if at not in heads:
         raise click.ClickException(
