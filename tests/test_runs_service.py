@@ -42,3 +42,24 @@ def test_a_param_logged_concurrently_with_the_same_value_is_accepted(
         runs._write_params(ctx, run, {"lr": "0.1", "epochs": "3"}, {}, single=False)
     with project_ctx(app, project.id) as ctx:
         assert runs._existing_params(ctx, run, ["lr", "epochs"]) == {"lr": "0.1", "epochs": "3"}
+
+
+def test_batch_points_round_trip_exactly(app: Flask, project: Project) -> None:
+    """Every double, including the extremes, comes back bit for bit, under keys with spaces,
+    slashes, colons and non-ASCII letters; whatever path the database's bulk insert takes."""
+    values = [5e-324, -0.0, 1.7976931348623157e308, -1.7976931348623157e308, 0.1, 1 / 3,
+              -1e-300, 123456789.123456789, 2.0**53 + 1]
+    keys = ["loss", "val/acc top:1", "größe", "a.b-c_d"]
+    points = [
+        runs.MetricPoint(key, value, 1_000 + step, step)
+        for key in keys
+        for step, value in enumerate(values)
+    ]
+    with project_ctx(app, project.id) as ctx:
+        run_id = runs.create_run(ctx).run.run_id
+        runs.log_batch(ctx, run_id, metrics=points)
+    with project_ctx(app, project.id) as ctx:
+        for key in keys:
+            history = runs.get_metric_history(ctx, run_id, key).metrics
+            stored = [(m.step, m.timestamp, m.value) for m in history]
+            assert sorted(stored) == [(s, 1_000 + s, float(v)) for s, v in enumerate(values)]

@@ -266,13 +266,18 @@ _MODEL_IO = (
 )
 
 
-def _run_ref(ctx: ProjectContext, run_id: str) -> RunRef:
+def _run_row(ctx: ProjectContext, statement: t.Any, run_id: str) -> t.Any:
+    """The row ``statement`` reads for the run ``run_id`` of this project, or 404."""
     row = ctx.session.connection().execute(
-        _RUN_REF, {"project_id": ctx.project_id, "run_id": run_id}
+        statement, {"project_id": ctx.project_id, "run_id": run_id}
     ).first()
     if row is None:
         raise NotFound(f"Run with id={run_id} not found")
-    return RunRef(*row)
+    return row
+
+
+def _run_ref(ctx: ProjectContext, run_id: str) -> RunRef:
+    return RunRef(*_run_row(ctx, _RUN_REF, run_id))
 
 
 #: A run to write to: the ORM row, or just the columns writing needs.
@@ -328,12 +333,7 @@ def _input_tags(raw: str | None) -> list[dict[str, str]]:
 
 def get_run_bundle(ctx: ProjectContext, run_id: str) -> RunBundle:
     """The run with params, tags, latest metrics, inputs and outputs, or 404."""
-    row = ctx.session.connection().execute(
-        _RUN_INFO_BY_ID, {"project_id": ctx.project_id, "run_id": run_id}
-    ).first()
-    if row is None:
-        raise NotFound(f"Run with id={run_id} not found")
-    return _bundles(ctx, [row])[0]
+    return _bundles(ctx, [_run_row(ctx, _RUN_INFO_BY_ID, run_id)])[0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -683,6 +683,26 @@ def _latest_rows(rows: Iterable[MetricRow]) -> list[dict[str, t.Any]]:
     return [latest[key]._asdict() for key in sorted(latest)]
 
 
+def _pg_array_literals(rows: list[MetricRow]) -> tuple[t.Any, ...]:
+    """One PostgreSQL array per column, written as array literals: joining strings in C is
+    several times cheaper than the driver's element-by-element list adaptation.
+
+    Keys passed :func:`_check_key` (no quotes or backslashes) and go in double quotes; the
+    optional text columns, when any value is set, are left to the driver's quoting.
+    """
+    ids, keys, steps, timestamps, values, nans, *texts = zip(*rows, strict=True)
+    head = (
+        "{" + ",".join(map(str, ids)) + "}",
+        '{"' + '","'.join(keys) + '"}',
+        "{" + ",".join(map(str, steps)) + "}",
+        "{" + ",".join(map(str, timestamps)) + "}",
+        "{" + ",".join(map(repr, values)) + "}",
+        "{" + ",".join("t" if nan else "f" for nan in nans) + "}",
+    )
+    nulls = "{" + ",".join(["NULL"] * len(rows)) + "}"
+    return head + tuple(nulls if not any(c) else list(c) for c in texts)
+
+
 def _insert_metric_points(ctx: ProjectContext, rows: list[MetricRow]) -> None:
     """Insert ``rows`` in one statement, skipping points already stored.
 
@@ -699,7 +719,7 @@ def _insert_metric_points(ctx: ProjectContext, rows: list[MetricRow]) -> None:
         arrays = ", ".join(f"%s::{sql_type}[]" for sql_type in _METRIC_SQL_TYPES)
         connection.exec_driver_sql(
             f"{head} SELECT * FROM unnest({arrays}) ON CONFLICT DO NOTHING",
-            tuple(list(column) for column in zip(*rows, strict=True)),
+            _pg_array_literals(rows),
         )
     else:
         marks = ", ".join("?" for _ in MetricRow._fields)
