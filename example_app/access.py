@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, select
 
+from .auth import Caller
 from .models import ROLES, Membership, Project, User, db
 
 __all__ = ["REQUIRED_ROLE", "can_view_project", "project_access", "role_in", "visible_projects"]
@@ -21,6 +22,9 @@ REQUIRED_ROLE: dict[str, str] = {
 
 _RANK = {role: rank for rank, role in enumerate(ROLES)}
 
+#: A signed-in user, or the caller an API token names.
+AnyUser = User | Caller
+
 #: Built once: the registry asks for every request it serves.
 _VISIBILITY_AND_ROLE = (
     select(Project.visibility, Membership.role)
@@ -32,7 +36,7 @@ _VISIBILITY_AND_ROLE = (
 )
 
 
-def role_in(user: User | None, project_id: int) -> str | None:
+def role_in(user: AnyUser | None, project_id: int) -> str | None:
     """The role of ``user`` in the project, or ``None`` for anonymous callers and non-members."""
     if user is None:
         return None
@@ -43,7 +47,7 @@ def role_in(user: User | None, project_id: int) -> str | None:
     ).scalar_one_or_none()
 
 
-def project_access(user: User | None, project_id: int, permission: Any) -> bool:
+def project_access(user: AnyUser | None, project_id: int, permission: Any) -> bool:
     """Whether ``user`` (``None`` when anonymous) holds ``permission`` in ``project_id``.
 
     Members hold a permission when their role is at least the one :data:`REQUIRED_ROLE`
@@ -63,7 +67,7 @@ def project_access(user: User | None, project_id: int, permission: Any) -> bool:
     return role is not None and _RANK[role] >= _RANK[required]
 
 
-def _visibility_and_role(user: User | None, project_id: int) -> tuple[str, str | None] | None:
+def _visibility_and_role(user: AnyUser | None, project_id: int) -> tuple[str, str | None] | None:
     """The project's visibility and the user's role in it, in one query; ``None`` if no project."""
     user_id = user.id if user is not None else None
     row = db.session.execute(

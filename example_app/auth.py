@@ -25,7 +25,7 @@ import hmac
 import logging
 import secrets
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 from flask import (
@@ -49,6 +49,7 @@ from .models import PersonalAccessToken, User, db, hash_token, utcnow
 
 __all__ = [
     "CSRF_FIELD",
+    "Caller",
     "bp",
     "csrf_token",
     "current_user",
@@ -79,20 +80,28 @@ _UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 # --- API credentials ---------------------------------------------------------------------------
 
-#: A token and its owner in one query; built once, as every API request runs it.
+class Caller(NamedTuple):
+    """Whom an API request acts as: the id and name of a user, read along with the token."""
+
+    id: int
+    username: str
+
+
+#: A token and its owner's id and name in one query; built once, as every API request runs it.
 _TOKEN_AND_OWNER = (
     select(
         PersonalAccessToken.id,
         PersonalAccessToken.token_hash,
         PersonalAccessToken.last_used_at,
-        User,
+        User.id.label("user_id"),
+        User.username,
     )
     .join(User, User.id == PersonalAccessToken.user_id)
     .where(PersonalAccessToken.token_hash == bindparam("digest"))
 )
 
 
-def user_from_token(plain: str) -> User | None:
+def user_from_token(plain: str) -> Caller | None:
     """The owner of the personal access token ``plain``, or ``None``."""
     if not plain:
         return None
@@ -102,11 +111,10 @@ def user_from_token(plain: str) -> User | None:
         return None
     # Remembered so that record_token_use stamps last_used_at once the request is done.
     g.setdefault(_USED_TOKEN_KEY, (row.id, row.last_used_at))
-    user: User = row.User
-    return user
+    return Caller(row.user_id, row.username)
 
 
-def _user_from_basic(username: str, secret: str) -> User | None:
+def _user_from_basic(username: str, secret: str) -> Caller | None:
     """Basic credentials: a token of ``username``, or ``username``'s password."""
     if not username or not secret:
         return None
@@ -116,7 +124,7 @@ def _user_from_basic(username: str, secret: str) -> User | None:
         return token_user if same else None
     user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     if user is not None and user.check_password(secret):
-        return user
+        return Caller(user.id, user.username)
     return None
 
 
@@ -125,7 +133,7 @@ def has_api_credentials(headers: Headers | Mapping[str, str]) -> bool:
     return bool(headers.get("Authorization") or headers.get("PRIVATE-TOKEN"))
 
 
-def user_from_headers(headers: Headers | Mapping[str, str]) -> User | None:
+def user_from_headers(headers: Headers | Mapping[str, str]) -> Caller | None:
     """The user the request's API credentials name, or ``None`` if absent or invalid."""
     private_token = headers.get("PRIVATE-TOKEN")
     if private_token:
@@ -149,7 +157,7 @@ def current_user() -> User | None:
     return user
 
 
-def load_request_user() -> User | None:
+def load_request_user() -> User | Caller | None:
     """The caller of the current request: API credentials when present, else the session."""
     if has_api_credentials(request.headers):
         return user_from_headers(request.headers)

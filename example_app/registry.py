@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from flask_model_registry import ModelRegistry
 
 from .access import project_access
-from .auth import load_request_user
+from .auth import Caller, load_request_user
 from .models import ML_MODEL_PACKAGE_TYPE, Package, User, db
 
 __all__ = ["load_user", "mlflow_tracking_uri", "package_url", "registry", "resolve_package"]
@@ -18,7 +18,7 @@ registry = ModelRegistry(db=db)
 
 
 @registry.user_loader
-def load_user() -> User | None:
+def load_user() -> User | Caller | None:
     """Token headers for API clients, the login session for the web pages."""
     return load_request_user()
 
