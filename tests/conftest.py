@@ -6,15 +6,13 @@ from __future__ import annotations
 import os
 import threading
 import typing as t
-import uuid
 from dataclasses import dataclass, field
 
 import pytest
 from flask import Flask
-from sqlalchemy import create_engine, text
 from werkzeug.serving import make_server
 
-from example_app import create_app
+from tests.rel_support import build_app, dispose, fresh_database
 
 POSTGRES_URL = os.environ.get("MODEL_REGISTRY_TEST_POSTGRES_URL")
 ROLES = ("guest", "reporter", "developer", "maintainer", "owner")
@@ -38,45 +36,16 @@ def _backends() -> list[t.Any]:
 @pytest.fixture(params=_backends())
 def database_url(request: pytest.FixtureRequest, tmp_path: t.Any) -> t.Iterator[str]:
     """A fresh, empty database: a SQLite file, or a throw-away PostgreSQL schema."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/test.sqlite"
-        return
-    assert POSTGRES_URL is not None
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in POSTGRES_URL else "?"
-    try:
-        yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with fresh_database(request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
 def app(database_url: str, tmp_path: t.Any) -> t.Iterator[Flask]:
     """The example host app with an initialised database."""
-    application = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "test-secret",
-            # Cheap hashing keeps fixtures fast; the default (scrypt) is tested in the host's tests.
-            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            "MODEL_REGISTRY_ARTIFACT_ROOT": str(tmp_path / "artifacts"),
-        },
-        instance_path=str(tmp_path / "instance"),
-    )
-    runner = application.test_cli_runner()
-    result = runner.invoke(args=["init-db"])
-    assert result.exit_code == 0, result.output
+    application = build_app(database_url, tmp_path)
     yield application
-    with application.app_context():
-        application.extensions["sqlalchemy"].session.remove()
-        for engine in application.extensions["sqlalchemy"].engines.values():
-            engine.dispose()
+    dispose(application)
 
 
 def run_cli(app: Flask, *args: str) -> str:

@@ -32,6 +32,7 @@ BIN = pathlib.Path(sys.executable).parent
 TEST_CONFIG: dict[str, t.Any] = {
     "TESTING": True,
     "SECRET_KEY": "test-secret",
+    # Cheap hashing keeps fixtures fast; the default (scrypt) is tested in the host's tests.
     "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
 }
 
@@ -78,6 +79,17 @@ def build_app(
         result = app.test_cli_runner().invoke(args=["init-db"])
         assert result.exit_code == 0, result.output
     return app
+
+
+@contextlib.contextmanager
+def app_on(backend: str, directory: pathlib.Path, **config: t.Any) -> t.Iterator[Flask]:
+    """The example host app on a fresh database of ``backend``, disposed of afterwards."""
+    with fresh_database(backend, directory) as url:
+        app = build_app(url, directory, **config)
+        try:
+            yield app
+        finally:
+            dispose(app)
 
 
 def dispose(app: Flask) -> None:

@@ -30,7 +30,7 @@ from tests.rel_samples import (
     send,
     short_name,
 )
-from tests.rel_support import build_app, dispose, fresh_database
+from tests.rel_support import app_on
 
 IDENTITIES = ("anonymous", "bad-token", "non-member", "guest", "reporter", "developer",
               "maintainer")
@@ -58,17 +58,13 @@ class World:
 def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
           ) -> t.Iterator[World]:
     directory = pathlib.Path(tmp_path_factory.mktemp("matrix"))
-    with fresh_database(request.param, directory) as url:
-        app = build_app(url, directory)
-        try:
-            project = make_project(app)
-            factory = Factory(app.test_client(), project.id, project.headers("developer"), "m")
-            clients = {identity: app.test_client() for identity in IDENTITIES}
-            for client in clients.values():
-                prepare_csrf(client)
-            yield World(app, project, factory, clients)
-        finally:
-            dispose(app)
+    with app_on(request.param, directory) as app:
+        project = make_project(app)
+        factory = Factory(app.test_client(), project.id, project.headers("developer"), "m")
+        clients = {identity: app.test_client() for identity in IDENTITIES}
+        for client in clients.values():
+            prepare_csrf(client)
+        yield World(app, project, factory, clients)
 
 
 def effective_permission(app: Flask, rule: Rule, method: str) -> Permission | None:

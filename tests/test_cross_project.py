@@ -24,7 +24,7 @@ from tests.rel_samples import (
     send,
     short_name,
 )
-from tests.rel_support import add_member, build_app, dispose, engine_of, fresh_database, snapshot
+from tests.rel_support import add_member, app_on, engine_of, snapshot
 
 #: Searches and listings answer a foreign id with an empty result, as MLflow does for unknown
 #: ids; they must still not show anything of the other project.
@@ -55,25 +55,21 @@ class Projects:
 def projects(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
              ) -> t.Iterator[Projects]:
     directory = pathlib.Path(tmp_path_factory.mktemp("cross"))
-    with fresh_database(request.param, directory) as url:
-        app = build_app(url, directory)
-        try:
-            project = make_project(app)
-            add_member(app, project.other_id, "alpha-developer", "developer")
-            headers = project.headers("developer")
-            client = app.test_client()
-            a = Factory(client, project.id, headers, "a")
-            for i in range(5):  # B's experiment numbers then do not exist in A
-                response = client.post(
-                    f"/api/v4/projects/{project.other_id}/ml/mlflow/api/2.0/mlflow"
-                    "/experiments/create", json={"name": f"b-pad-{i}"}, headers=headers)
-                assert response.status_code == 200, response.get_data(as_text=True)
-            b = Factory(client, project.other_id, headers, "b")
-            assert int(b.experiment_id) > int(a.experiment_id)
-            prepare_csrf(client)
-            yield Projects(app, a, b, project, client)
-        finally:
-            dispose(app)
+    with app_on(request.param, directory) as app:
+        project = make_project(app)
+        add_member(app, project.other_id, "alpha-developer", "developer")
+        headers = project.headers("developer")
+        client = app.test_client()
+        a = Factory(client, project.id, headers, "a")
+        for i in range(5):  # B's experiment numbers then do not exist in A
+            response = client.post(
+                f"/api/v4/projects/{project.other_id}/ml/mlflow/api/2.0/mlflow"
+                "/experiments/create", json={"name": f"b-pad-{i}"}, headers=headers)
+            assert response.status_code == 200, response.get_data(as_text=True)
+        b = Factory(client, project.other_id, headers, "b")
+        assert int(b.experiment_id) > int(a.experiment_id)
+        prepare_csrf(client)
+        yield Projects(app, a, b, project, client)
 
 
 def _request_text(url: str, sample: Sample) -> str:

@@ -25,8 +25,10 @@ from tests.rel_support import (
     POSTGRES_URL,
     GunicornServer,
     TcpProxy,
+    app_on,
     build_app,
     dispose,
+    engine_of,
     files_under,
     fresh_database,
     proxied_postgres_url,
@@ -135,24 +137,20 @@ def test_mlflow_client_rides_out_an_outage(
 
 def test_sqlite_lock_timeout_is_503_and_recovers(tmp_path: pathlib.Path) -> None:
     """A writer that cannot get SQLite's lock within the busy timeout gets 503, not 500."""
-    with fresh_database("sqlite", tmp_path) as url:
-        app = build_app(url, tmp_path, MODEL_REGISTRY_SQLITE_BUSY_TIMEOUT=0.2)
+    with app_on("sqlite", tmp_path, MODEL_REGISTRY_SQLITE_BUSY_TIMEOUT=0.2) as app:
+        project = make_project(app)
+        client = app.test_client()
+        _ok(_api(client, project, "POST", "experiments/create", {"name": "e"}))
+        holder = sqlite3.connect(str(engine_of(app).url.database), isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")
         try:
-            project = make_project(app)
-            client = app.test_client()
-            _ok(_api(client, project, "POST", "experiments/create", {"name": "e"}))
-            holder = sqlite3.connect(str(make_url(url).database), isolation_level=None)
-            holder.execute("BEGIN EXCLUSIVE")
-            try:
-                _assert_unavailable(
-                    _api(client, project, "POST", "experiments/create", {"name": "f"})
-                )
-            finally:
-                holder.execute("ROLLBACK")
-                holder.close()
-            _ok(_api(client, project, "POST", "experiments/create", {"name": "f"}))
+            _assert_unavailable(
+                _api(client, project, "POST", "experiments/create", {"name": "f"})
+            )
         finally:
-            dispose(app)
+            holder.execute("ROLLBACK")
+            holder.close()
+        _ok(_api(client, project, "POST", "experiments/create", {"name": "f"}))
 
 
 # -------------------------------------------------------------------------------------------

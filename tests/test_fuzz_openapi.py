@@ -41,7 +41,7 @@ from flask_model_registry.openapi import (
 )
 from tests.conftest import Project, _backends, make_project
 from tests.rel_samples import Factory
-from tests.rel_support import build_app, dispose, fresh_database
+from tests.rel_support import app_on
 
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
 Json = dict[str, t.Any]
@@ -59,16 +59,12 @@ class Target:
 def target(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
            ) -> t.Iterator[Target]:
     directory = pathlib.Path(tmp_path_factory.mktemp("fuzz"))
-    with fresh_database(request.param, directory) as url:
-        app = build_app(url, directory)
-        try:
-            project = make_project(app)
-            factory = Factory(app.test_client(), project.id, project.headers("developer"), "f")
-            response = app.test_client().get(OPENAPI_PATH)
-            assert response.status_code == 200
-            yield Target(app, project, factory, response.get_json())
-        finally:
-            dispose(app)
+    with app_on(request.param, directory) as app:
+        project = make_project(app)
+        factory = Factory(app.test_client(), project.id, project.headers("developer"), "f")
+        response = app.test_client().get(OPENAPI_PATH)
+        assert response.status_code == 200
+        yield Target(app, project, factory, response.get_json())
 
 
 # ---------------------------------------------------------------------------------------------

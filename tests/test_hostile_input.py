@@ -29,7 +29,7 @@ from tests.rel_samples import (
     send,
     short_name,
 )
-from tests.rel_support import build_app, dispose, engine_of, files_under, fresh_database, snapshot
+from tests.rel_support import app_on, engine_of, files_under, snapshot
 
 MAX_JSON = 256 * 1024
 MAX_ARTIFACT = 1024 * 1024
@@ -55,16 +55,12 @@ class Setup:
 def setup(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
           ) -> t.Iterator[Setup]:
     directory = pathlib.Path(tmp_path_factory.mktemp("hostile"))
-    with fresh_database(request.param, directory) as url:
-        app = build_app(url, directory, MODEL_REGISTRY_MAX_JSON_BYTES=MAX_JSON,
-                        MODEL_REGISTRY_MAX_ARTIFACT_BYTES=MAX_ARTIFACT)
-        try:
-            project = make_project(app)
-            client = app.test_client()
-            factory = Factory(client, project.id, project.headers("developer"), "h")
-            yield Setup(app, project, factory, client)
-        finally:
-            dispose(app)
+    with app_on(request.param, directory, MODEL_REGISTRY_MAX_JSON_BYTES=MAX_JSON,
+                MODEL_REGISTRY_MAX_ARTIFACT_BYTES=MAX_ARTIFACT) as app:
+        project = make_project(app)
+        client = app.test_client()
+        factory = Factory(client, project.id, project.headers("developer"), "h")
+        yield Setup(app, project, factory, client)
 
 
 def error_problem(response: t.Any, *, want_4xx: bool = True) -> str | None:
