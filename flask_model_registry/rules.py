@@ -26,6 +26,7 @@ __all__ = [
     "check_tag",
     "check_tag_key",
     "invalid_value",
+    "is_missing_message",
     "missing",
     "missing_message",
     "too_long",
@@ -48,12 +49,19 @@ _BAD_CHARACTERS = (
 )
 
 
+_MISSING = "Missing value for required parameter"
+
+
 def missing_message(name: str) -> str:
     """MLflow's words for a required parameter that is absent or empty."""
     return (
-        f"Missing value for required parameter '{name}'."
-        " See the API docs for more information about request parameters."
+        f"{_MISSING} '{name}'. See the API docs for more information about request parameters."
     )
+
+
+def is_missing_message(text: str) -> bool:
+    """Whether ``text`` is a :func:`missing_message`."""
+    return text.startswith(_MISSING)
 
 
 def missing(name: str) -> InvalidParameter:
