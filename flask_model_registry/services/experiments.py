@@ -289,28 +289,28 @@ def _set_runs_lifecycle(ctx: ProjectContext, experiment: Experiment, stage: str)
     )
 
 
-def delete_experiment(ctx: ProjectContext, experiment_id: str | int) -> Experiment:
-    """Mark the experiment and all its runs deleted; the name stays taken."""
+def _change_lifecycle(
+    ctx: ProjectContext, experiment_id: str | int, stage: str
+) -> Experiment:
+    """Move the experiment and its runs to ``stage``; 404 if it is not in the other stage."""
     experiment = get_experiment(ctx, experiment_id)
-    if experiment.lifecycle_stage == DELETED:
+    if (experiment.lifecycle_stage == DELETED) == (stage == DELETED):
         raise _not_found(experiment.iid)
-    experiment.lifecycle_stage = DELETED
+    experiment.lifecycle_stage = stage
     experiment.last_update_time = now_ms()
-    _set_runs_lifecycle(ctx, experiment, DELETED)
+    _set_runs_lifecycle(ctx, experiment, stage)
     ctx.session.flush()
     return experiment
+
+
+def delete_experiment(ctx: ProjectContext, experiment_id: str | int) -> Experiment:
+    """Mark the experiment and all its runs deleted; the name stays taken."""
+    return _change_lifecycle(ctx, experiment_id, DELETED)
 
 
 def restore_experiment(ctx: ProjectContext, experiment_id: str | int) -> Experiment:
     """Bring a deleted experiment and its runs back."""
-    experiment = get_experiment(ctx, experiment_id)
-    if experiment.lifecycle_stage != DELETED:
-        raise _not_found(experiment.iid)
-    experiment.lifecycle_stage = ACTIVE
-    experiment.last_update_time = now_ms()
-    _set_runs_lifecycle(ctx, experiment, ACTIVE)
-    ctx.session.flush()
-    return experiment
+    return _change_lifecycle(ctx, experiment_id, ACTIVE)
 
 
 def _active(ctx: ProjectContext, experiment_id: str | int) -> Experiment:

@@ -12,7 +12,14 @@ from sqlalchemy.exc import IntegrityError
 from flask_model_registry import rules, versioning
 from flask_model_registry.db import now_ms
 from flask_model_registry.errors import AlreadyExists, InvalidParameter
-from flask_model_registry.models import Experiment, Model, ModelAlias, ModelTag, ModelVersion
+from flask_model_registry.models import (
+    Experiment,
+    Model,
+    ModelAlias,
+    ModelTag,
+    ModelVersion,
+    ModelVersionTag,
+)
 from flask_model_registry.search.compile import IS_PROMPT_TAG_KEY
 from flask_model_registry.services import experiments
 from flask_model_registry.services.context import ProjectContext
@@ -33,6 +40,18 @@ def tag_dict(tags: Tags | None) -> dict[str, str]:
         key, value = rules.check_tag(key, value)
         result[key] = value
     return result
+
+
+TagT = t.TypeVar("TagT", ModelTag, ModelVersionTag)
+
+
+def put_tag(tags: list[TagT], tag_type: type[TagT], key: str, value: str) -> None:
+    """Overwrite the tag ``key`` among ``tags``, or add it."""
+    existing = next((tag for tag in tags if tag.key == key), None)
+    if existing is None:
+        tags.append(tag_type(key=key, value=value))
+    else:
+        existing.value = value
 
 
 def _check_alias_not_reserved(alias: str) -> None:
@@ -189,11 +208,7 @@ def set_model_tag(ctx: ProjectContext, name: str, key: str, value: str) -> None:
     """Set (or overwrite) a tag of the model."""
     key, value = rules.check_tag(key, value)
     model = get_model(ctx, name)
-    existing = next((tag for tag in model.tags if tag.key == key), None)
-    if existing is None:
-        model.tags.append(ModelTag(key=key, value=value))
-    else:
-        existing.value = value
+    put_tag(model.tags, ModelTag, key, value)
     ctx.session.flush()
 
 

@@ -55,7 +55,15 @@ from .lookup import (
     semvers,
     version_by_id,
 )
-from .models import Tags, forget_package_link, is_prompt, model_is_prompt, package_link, tag_dict
+from .models import (
+    Tags,
+    forget_package_link,
+    is_prompt,
+    model_is_prompt,
+    package_link,
+    put_tag,
+    tag_dict,
+)
 
 #: Logged model tag listing the versions registered from it (as MLflow keeps it).
 LOGGED_MODEL_VERSIONS_TAG = "mlflow.modelVersions"
@@ -285,11 +293,7 @@ def set_version_tag(ctx: ProjectContext, name: str, version: t.Any, key: str, va
                 " and cannot be changed; register a new version instead."
             )
         return
-    existing = next((tag for tag in found.tags if tag.key == key), None)
-    if existing is None:
-        found.tags.append(ModelVersionTag(key=key, value=value))
-    else:
-        existing.value = value
+    put_tag(found.tags, ModelVersionTag, key, value)
     ctx.session.flush()
 
 
