@@ -39,6 +39,30 @@ FORBIDDEN = {
     "models": {"services", "mlflow", "api", "web", "permissions", "schemas", "extension"},
     "errors": {"services", "mlflow", "api", "web", "models", "config", "extension"},
     "config": {"services", "mlflow", "api", "web", "models", "errors", "extension"},
+    "rules": {
+        "services",
+        "mlflow",
+        "api",
+        "web",
+        "permissions",
+        "schemas",
+        "extension",
+        "state",
+        "models",
+        "search",
+    },
+    "uris": {
+        "services",
+        "mlflow",
+        "api",
+        "web",
+        "permissions",
+        "schemas",
+        "extension",
+        "state",
+        "models",
+        "search",
+    },
 }
 HTTP_MODULES = {"flask", "werkzeug"}
 

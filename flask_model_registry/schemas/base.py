@@ -8,6 +8,7 @@ import typing as t
 from marshmallow import EXCLUDE, Schema, ValidationError, fields
 
 from ..errors import InvalidParameter
+from ..rules import is_missing_message, missing_message
 
 __all__ = [
     "Int64",
@@ -20,10 +21,6 @@ __all__ = [
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
-MISSING_MESSAGE = (
-    "Missing value for required parameter '{name}'."
-    " See the API docs for more information about request parameters."
-)
 
 
 class MlflowSchema(Schema):
@@ -105,7 +102,7 @@ class RequiredString(fields.String):
     def _deserialize(self, value: t.Any, attr: str | None, data: t.Any, **kwargs: t.Any) -> str:
         result = super()._deserialize(value, attr, data, **kwargs)
         if result == "":
-            raise ValidationError(MISSING_MESSAGE.format(name=self.data_key or attr))
+            raise ValidationError(missing_message(str(self.data_key or attr)))
         return result
 
 
@@ -125,8 +122,8 @@ def validation_message(messages: t.Any, prefix: str = "") -> str:
             return validation_message(first, prefix)
         text = str(first)
         if text == "Missing data for required field.":
-            return MISSING_MESSAGE.format(name=prefix)
-        if text.startswith("Missing value for required parameter"):
+            return missing_message(prefix)
+        if is_missing_message(text):
             return text
         return f"Invalid value for parameter '{prefix}': {text}"
     return f"Invalid value for parameter '{prefix}'."

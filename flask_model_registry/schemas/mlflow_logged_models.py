@@ -6,6 +6,7 @@ import typing as t
 
 from marshmallow import ValidationError, fields, post_load, pre_load
 
+from ..rules import missing_message
 from .base import Int64, MlflowSchema, RequiredString
 
 __all__ = [
@@ -154,9 +155,5 @@ class RunArtifactListSchema(NulFreeSchema):
     def _run_id(self, data: dict[str, t.Any], **kwargs: t.Any) -> dict[str, t.Any]:
         data["run_id"] = data.get("run_id") or data.get("run_uuid")
         if not data["run_id"]:
-            raise ValidationError(
-                "Missing value for required parameter 'run_id'."
-                " See the API docs for more information about request parameters.",
-                field_name="run_id",
-            )
+            raise ValidationError(missing_message("run_id"), field_name="run_id")
         return data

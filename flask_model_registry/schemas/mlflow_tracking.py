@@ -10,8 +10,8 @@ import typing as t
 
 from marshmallow import ValidationError, fields, validates_schema
 
+from flask_model_registry.rules import missing_message
 from flask_model_registry.schemas.base import (
-    MISSING_MESSAGE,
     Int64,
     MlflowSchema,
     RequiredString,
@@ -146,7 +146,7 @@ class RunIdSchema(MlflowSchema):
     @validates_schema
     def _one_id(self, data: dict[str, t.Any], **kwargs: t.Any) -> None:
         if not (data.get("run_id") or data.get("run_uuid")):
-            raise ValidationError(MISSING_MESSAGE.format(name="run_id"), "run_id")
+            raise ValidationError(missing_message("run_id"), "run_id")
 
 
 class RequiredRunIdSchema(MlflowSchema):
@@ -213,7 +213,7 @@ _NOT_A_STRING = "Not a valid string."
 
 
 def _missing(path: str) -> str:
-    return MISSING_MESSAGE.format(name=path)
+    return missing_message(path)
 
 
 class _MetricList(fields.Field):  # type: ignore[type-arg]

@@ -17,7 +17,6 @@ import io
 import os
 import typing as t
 from collections.abc import Iterator, Sequence
-from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
@@ -26,12 +25,14 @@ from flask_model_registry.errors import InvalidParameter, NotFound
 from flask_model_registry.models import ACTIVE, Candidate, LoggedModel
 from flask_model_registry.services.context import ProjectContext
 from flask_model_registry.services.runs import get_run
+from flask_model_registry.uris import ARTIFACT_SCHEME, artifact_path
 
 __all__ = [
     "ARTIFACT_SCHEME",
     "ArtifactFile",
     "Listing",
     "delete_artifact",
+    "escape",
     "list_directory",
     "list_files",
     "list_run_artifacts",
@@ -42,7 +43,6 @@ __all__ = [
     "walk_files",
 ]
 
-ARTIFACT_SCHEME = "mlflow-artifacts"
 _ROOT_SEGMENT = "artifacts"
 
 
@@ -64,7 +64,7 @@ class Listing(t.NamedTuple):
 # -- paths ------------------------------------------------------------------------------------
 
 
-def _escape(rel: str) -> str:
+def escape(rel: str) -> str:
     """A normalized path in the form the store decodes back to itself."""
     return rel.replace("%", "%25")
 
@@ -87,10 +87,10 @@ def project_path(ctx: ProjectContext, path: str) -> str:
 
 def store_path(ctx: ProjectContext, uri: str) -> str:
     """The store path of an ``mlflow-artifacts:/<project_id>/...`` URI of this project."""
-    parts = urlsplit(uri)
-    if parts.scheme != ARTIFACT_SCHEME or parts.netloc or parts.query or parts.fragment:
+    path = artifact_path(uri)
+    if path is None:
         raise InvalidParameter(f"Unsupported artifact URI '{uri}'.")
-    return project_path(ctx, parts.path.lstrip("/"))
+    return project_path(ctx, path)
 
 
 def _join(base: str, relative: str) -> str:
@@ -114,14 +114,14 @@ def list_files(ctx: ProjectContext, uri: str, relative: str = "") -> list[FileIn
             info.is_dir,
             info.file_size,
         )
-        for info in ctx.artifacts.list(_escape(target))
+        for info in ctx.artifacts.list(escape(target))
     ]
 
 
 def walk_files(ctx: ProjectContext, uri: str) -> Iterator[FileInfo]:
     """Every file under the artifact root ``uri``, depth-first, paths root-relative."""
     root = store_path(ctx, uri)
-    for info in ctx.artifacts.walk(_escape(root)):
+    for info in ctx.artifacts.walk(escape(root)):
         yield FileInfo(info.path[len(root) + 1 :], False, info.file_size)
 
 
@@ -130,7 +130,7 @@ def list_directory(ctx: ProjectContext, path: str) -> list[FileInfo]:
     rel = project_path(ctx, path)
     return [
         FileInfo(info.path.rsplit("/", 1)[-1], info.is_dir, info.file_size)
-        for info in ctx.artifacts.list(_escape(rel))
+        for info in ctx.artifacts.list(escape(rel))
     ]
 
 
@@ -139,14 +139,14 @@ def _size_of(ctx: ProjectContext, stream: t.BinaryIO, rel: str) -> int:
     try:
         return os.fstat(stream.fileno()).st_size
     except (AttributeError, OSError, io.UnsupportedOperation):
-        return ctx.artifacts.size(_escape(rel))
+        return ctx.artifacts.size(escape(rel))
 
 
 def open_artifact(ctx: ProjectContext, path: str) -> ArtifactFile:
     """Open the file at ``path`` for streaming; 404 for a missing file or a directory."""
     rel = project_path(ctx, path)
     try:
-        stream = ctx.artifacts.open(_escape(rel))
+        stream = ctx.artifacts.open(escape(rel))
     except NotFound:
         raise _no_such_artifact(path) from None
     try:
@@ -233,11 +233,11 @@ def _check_file_target(ctx: ProjectContext, root: str, rel: str) -> None:
         raise InvalidParameter(
             f"Invalid artifact path '{rel}': an upload must name a file under the artifact root."
         )
-    if ctx.artifacts.is_dir(_escape(rel)):
+    if ctx.artifacts.is_dir(escape(rel)):
         raise InvalidParameter(f"Invalid artifact path '{rel}': it is a directory.")
     parent = rel.rsplit("/", 1)[0]
     while parent != root:
-        escaped = _escape(parent)
+        escaped = escape(parent)
         if ctx.artifacts.exists(escaped):
             if not ctx.artifacts.is_dir(escaped):
                 raise InvalidParameter(
@@ -271,7 +271,7 @@ def upload_target(ctx: ProjectContext, path: str, *, expected_size: int | None =
     limit = ctx.settings.max_artifact_bytes
     if limit is not None and expected_size is not None and expected_size > limit:
         raise InvalidParameter(f"Artifact exceeds the maximum upload size of {limit} bytes")
-    return _escape(rel)
+    return escape(rel)
 
 
 def write_upload(ctx: ProjectContext, target: str, stream: t.BinaryIO) -> int:
@@ -283,4 +283,4 @@ def delete_artifact(ctx: ProjectContext, path: str) -> None:
     """Delete the file or tree at ``path`` (the whole root included); missing is fine."""
     rel = project_path(ctx, path)
     _owning_root(ctx, rel, path)
-    ctx.artifacts.delete(_escape(rel))
+    ctx.artifacts.delete(escape(rel))

@@ -8,9 +8,7 @@ so every artifact path of a project starts with the project id.
 
 from __future__ import annotations
 
-import json
 import posixpath
-import re
 import typing as t
 from collections.abc import Mapping
 
@@ -18,12 +16,15 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from flask_model_registry import rules
 from flask_model_registry.db import now_ms
 from flask_model_registry.errors import AlreadyExists, InvalidParameter, NotFound
 from flask_model_registry.models import ACTIVE, DELETED, Candidate, Experiment, ExperimentTag
 from flask_model_registry.pagination import decode_page_token, encode_page_token
+from flask_model_registry.rules import check_entity_name, too_long
 from flask_model_registry.search.compile import experiment_filter_clauses, experiment_order_by
 from flask_model_registry.services.context import ProjectContext
+from flask_model_registry.uris import ARTIFACT_SCHEME
 
 __all__ = [
     "DEFAULT_EXPERIMENT_ID",
@@ -33,26 +34,22 @@ __all__ = [
     "create_experiment",
     "delete_experiment",
     "delete_experiment_tag",
-    "check_entity_name",
     "ensure_default_experiment",
     "find_experiment_by_name",
     "get_experiment",
     "get_experiment_by_name",
-    "invalid_value",
     "parse_experiment_id",
     "rename_experiment",
     "restore_experiment",
     "search_experiments",
     "set_experiment_tag",
-    "too_long",
 ]
 
 DEFAULT_EXPERIMENT_ID = 0
 DEFAULT_EXPERIMENT_NAME = "Default"
-MAX_NAME_LENGTH = 500
-MAX_TAG_KEY_LENGTH = 250
-MAX_TAG_VALUE_LENGTH = 20000
-ARTIFACT_SCHEME = "mlflow-artifacts:"
+MAX_NAME_LENGTH = rules.MAX_EXPERIMENT_NAME_LENGTH
+MAX_TAG_KEY_LENGTH = rules.MAX_KEY_LENGTH
+MAX_TAG_VALUE_LENGTH = rules.MAX_EXPERIMENT_TAG_VALUE_LENGTH
 _IID_RETRIES = 5
 _LOCK_NAMESPACE = 0x4D4C  # first key of the advisory lock that guards experiment numbering
 
@@ -66,7 +63,7 @@ class SearchPage(t.NamedTuple):
 
 def artifact_location_for(ctx: ProjectContext, iid: int) -> str:
     """The server-assigned artifact location of experiment ``iid``."""
-    return f"{ARTIFACT_SCHEME}/{ctx.project_id}/{iid}"
+    return f"{ARTIFACT_SCHEME}:/{ctx.project_id}/{iid}"
 
 
 def parse_experiment_id(experiment_id: str | int) -> int | None:
@@ -186,7 +183,7 @@ def _check_artifact_location(ctx: ProjectContext, location: str | None) -> str |
     """Accept only ``mlflow-artifacts:/<this project>/<relative path>``."""
     if not location:
         return None
-    prefix = f"{ARTIFACT_SCHEME}/{ctx.project_id}/"
+    prefix = f"{ARTIFACT_SCHEME}:/{ctx.project_id}/"
     rest = location[len(prefix):].rstrip("/") if location.startswith(prefix) else ""
     if (
         not rest
@@ -201,39 +198,6 @@ def _check_artifact_location(ctx: ProjectContext, location: str | None) -> str |
             f" server; only a location under '{prefix}' may be given."
         )
     return prefix + rest
-
-
-_NAME_RE = re.compile(r"^[/\w.\- :]*$")
-_BAD_CHARACTERS = (
-    "Names may only contain alphanumerics, underscores (_), dashes (-), periods (.),"
-    " spaces ( ), colon(:) and slashes (/)."
-)
-
-
-def invalid_value(path: str, value: t.Any, message: str | None = None) -> InvalidParameter:
-    """MLflow's "Invalid value ... for parameter ... supplied" error."""
-    shown = json.dumps(value, sort_keys=True, separators=(",", ":"))
-    text = f"Invalid value {shown} for parameter '{path}' supplied"
-    return InvalidParameter(f"{text}: {message}" if message else f"{text}.")
-
-
-def check_entity_name(name: str, path: str) -> None:
-    """A metric, param or tag key: MLflow's characters, and a normalised relative path."""
-    if not _NAME_RE.match(name):
-        raise invalid_value(path, name, _BAD_CHARACTERS)
-    norm = posixpath.normpath(name)
-    if norm != name or norm == "." or norm.startswith("..") or norm.startswith("/"):
-        raise invalid_value(
-            path,
-            name,
-            "Names may be treated as files in certain cases, and must not resolve to other"
-            f" names when treated as such. This name would resolve to {norm!r}",
-        )
-
-
-def too_long(path: str, limit: int) -> InvalidParameter:
-    """MLflow's length-limit error."""
-    return InvalidParameter(f"'{path}' exceeds the maximum length of {limit} characters")
 
 
 def _check_tag(key: str, value: str) -> None:
@@ -325,28 +289,28 @@ def _set_runs_lifecycle(ctx: ProjectContext, experiment: Experiment, stage: str)
     )
 
 
-def delete_experiment(ctx: ProjectContext, experiment_id: str | int) -> Experiment:
-    """Mark the experiment and all its runs deleted; the name stays taken."""
+def _change_lifecycle(
+    ctx: ProjectContext, experiment_id: str | int, stage: str
+) -> Experiment:
+    """Move the experiment and its runs to ``stage``; 404 if it is not in the other stage."""
     experiment = get_experiment(ctx, experiment_id)
-    if experiment.lifecycle_stage == DELETED:
+    if (experiment.lifecycle_stage == DELETED) == (stage == DELETED):
         raise _not_found(experiment.iid)
-    experiment.lifecycle_stage = DELETED
+    experiment.lifecycle_stage = stage
     experiment.last_update_time = now_ms()
-    _set_runs_lifecycle(ctx, experiment, DELETED)
+    _set_runs_lifecycle(ctx, experiment, stage)
     ctx.session.flush()
     return experiment
+
+
+def delete_experiment(ctx: ProjectContext, experiment_id: str | int) -> Experiment:
+    """Mark the experiment and all its runs deleted; the name stays taken."""
+    return _change_lifecycle(ctx, experiment_id, DELETED)
 
 
 def restore_experiment(ctx: ProjectContext, experiment_id: str | int) -> Experiment:
     """Bring a deleted experiment and its runs back."""
-    experiment = get_experiment(ctx, experiment_id)
-    if experiment.lifecycle_stage != DELETED:
-        raise _not_found(experiment.iid)
-    experiment.lifecycle_stage = ACTIVE
-    experiment.last_update_time = now_ms()
-    _set_runs_lifecycle(ctx, experiment, ACTIVE)
-    ctx.session.flush()
-    return experiment
+    return _change_lifecycle(ctx, experiment_id, ACTIVE)
 
 
 def _active(ctx: ProjectContext, experiment_id: str | int) -> Experiment:

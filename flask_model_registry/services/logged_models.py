@@ -15,6 +15,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from flask_model_registry import rules
 from flask_model_registry.db import now_ms
 from flask_model_registry.errors import InvalidParameter, NotFound, TemporarilyUnavailable
 from flask_model_registry.models import (
@@ -57,8 +58,8 @@ UPLOAD_FAILED = "LOGGED_MODEL_UPLOAD_FAILED"
 #: The statuses a model can be finalized to.
 FINAL_STATUSES = (READY, UPLOAD_FAILED)
 
-MAX_KEY_LENGTH = 250
-MAX_NAME_LENGTH = 500
+MAX_KEY_LENGTH = rules.MAX_KEY_LENGTH
+MAX_NAME_LENGTH = rules.MAX_LOGGED_MODEL_NAME_LENGTH
 SEARCH_DEFAULT_RESULTS = 50
 SEARCH_MAX_RESULTS = 50000
 _BAD_NAME_CHARS = ("/", ":", ".", "%", '"', "'")
@@ -99,14 +100,9 @@ def _check_text(what: str, value: str | None) -> None:
 def _check_key(what: str, key: str) -> None:
     _check_text(f"{what}.key", key)
     if not key:
-        raise InvalidParameter(
-            f"Missing value for required parameter '{what}.key'."
-            " See the API docs for more information about request parameters."
-        )
+        raise rules.missing(f"{what}.key")
     if len(key) > MAX_KEY_LENGTH:
-        raise InvalidParameter(
-            f"'{what}.key' exceeds the maximum length of {MAX_KEY_LENGTH} characters"
-        )
+        raise rules.too_long(f"{what}.key", MAX_KEY_LENGTH)
 
 
 def _unique_params(params: KeyValues) -> dict[str, str]:

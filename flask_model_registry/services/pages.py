@@ -28,8 +28,8 @@ from flask_model_registry.models import (
     ModelVersion,
 )
 from flask_model_registry.search.compile import run_filter_clauses, run_order_by
-from flask_model_registry.versioning import SemVer
 
+from . import registry
 from .context import ProjectContext
 
 __all__ = [
@@ -52,7 +52,6 @@ __all__ = [
     "model_names",
     "model_page",
     "model_version_detail",
-    "semver_key",
     "versions_of_candidate",
 ]
 
@@ -362,23 +361,6 @@ def metric_histories(
 # --- models -----------------------------------------------------------------------------------
 
 
-def semver_key(version: ModelVersion) -> t.Any:
-    """Sort key of a version by SemVer precedence (unparsable strings sort lowest)."""
-    try:
-        return (1, SemVer.parse(version.semver).sort_key())
-    except InvalidParameter:
-        return (0, version.semver)
-
-
-def _latest(versions: Iterable[ModelVersion]) -> ModelVersion | None:
-    """The highest release by SemVer precedence, else the highest prerelease."""
-    ordered = sorted(versions, key=semver_key, reverse=True)
-    releases = [v for v in ordered if not v.semver_prerelease and semver_key(v)[0]]
-    if releases:
-        return releases[0]
-    return ordered[0] if ordered else None
-
-
 def model_names(ctx: ProjectContext, limit: int = 1000) -> list[str]:
     """Names of the project's models, for suggestions."""
     return list(
@@ -415,27 +397,11 @@ def model_page(ctx: ProjectContext, *, page: int, per_page: int) -> Paged[ModelR
         .offset(_offset(page, per_page))
         .limit(per_page)
     ).all()
-    versions: dict[int, list[ModelVersion]] = {model.id: [] for model, _, _ in rows}
-    if versions:
-        for version in ctx.session.scalars(
-            select(ModelVersion).where(
-                ModelVersion.project_id == ctx.project_id,
-                ModelVersion.model_id.in_(list(versions)),
-            )
-        ):
-            versions[version.model_id].append(version)
-    items = []
-    for model, iid, experiment_name in rows:
-        latest = _latest(versions[model.id])
-        items.append(
-            ModelRow(
-                model,
-                len(versions[model.id]),
-                latest.semver if latest else None,
-                iid,
-                experiment_name,
-            )
-        )
+    summary = registry.version_summary(ctx, [model for model, _, _ in rows])
+    items = [
+        ModelRow(model, *summary[model.id], iid, experiment_name)
+        for model, iid, experiment_name in rows
+    ]
     return Paged(items, total, page, per_page)
 
 
@@ -450,25 +416,9 @@ class ModelDetail:
     experiment: Experiment | None
 
 
-def _model(ctx: ProjectContext, model_id: int) -> Model:
-    model = ctx.session.scalars(
-        select(Model)
-        .where(Model.project_id == ctx.project_id, Model.id == model_id)
-        .options(
-            selectinload(Model.versions).joinedload(ModelVersion.candidate),
-            selectinload(Model.aliases),
-            selectinload(Model.tags),
-            selectinload(Model.default_experiment),
-        )
-    ).first()
-    if model is None:
-        raise NotFound(f"Registered Model with id={model_id} not found")
-    return model
-
-
 def model_detail(ctx: ProjectContext, model_id: int) -> ModelDetail:
     """The model page's data (a fixed handful of statements)."""
-    model = _model(ctx, model_id)
+    model = registry.get_model_by_id(ctx, model_id, with_versions=True)
     aliases: dict[int, list[str]] = {}
     for alias in model.aliases:
         aliases.setdefault(alias.version_id, []).append(alias.alias)
@@ -477,9 +427,9 @@ def model_detail(ctx: ProjectContext, model_id: int) -> ModelDetail:
         experiment = None
     return ModelDetail(
         model=model,
-        versions=sorted(model.versions, key=semver_key, reverse=True),
+        versions=sorted(model.versions, key=registry.precedence, reverse=True),
         aliases=aliases,
-        latest=_latest(model.versions),
+        latest=registry.latest_of(model.versions),
         experiment=experiment,
     )
 
@@ -487,20 +437,20 @@ def model_detail(ctx: ProjectContext, model_id: int) -> ModelDetail:
 def model_version_detail(
     ctx: ProjectContext, model_id: int, semver: str
 ) -> tuple[ModelVersion, list[str]]:
-    """The version ``semver`` of a model with its candidate's data, and its aliases."""
-    version = ctx.session.scalars(
-        select(ModelVersion)
-        .where(
-            ModelVersion.project_id == ctx.project_id,
-            ModelVersion.model_id == model_id,
-            ModelVersion.semver == semver,
-        )
-        .options(
-            joinedload(ModelVersion.model),
-            selectinload(ModelVersion.tags),
-            selectinload(ModelVersion.candidate).options(*_with_data()),
-        )
-    ).first()
+    """The version of a model whose semver has the precedence of ``semver`` (as the native API
+    finds it), with its candidate's data, and its aliases."""
+    version_id = registry.find_semver_id(ctx, model_id, semver)
+    version = None
+    if version_id is not None:
+        version = ctx.session.scalars(
+            select(ModelVersion)
+            .where(ModelVersion.project_id == ctx.project_id, ModelVersion.id == version_id)
+            .options(
+                joinedload(ModelVersion.model),
+                selectinload(ModelVersion.tags),
+                selectinload(ModelVersion.candidate).options(*_with_data()),
+            )
+        ).first()
     if version is None:
         raise NotFound(f"Model version {semver} of model id={model_id} not found")
     aliases = list(

@@ -22,6 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.elements import BindParameter
 
+from flask_model_registry import rules
 from flask_model_registry.db import now_ms
 from flask_model_registry.errors import InvalidParameter, NotFound
 from flask_model_registry.models import (
@@ -40,15 +41,10 @@ from flask_model_registry.models import (
     LoggedModelMetric,
 )
 from flask_model_registry.pagination import decode_page_token, encode_page_token
+from flask_model_registry.rules import check_entity_name, invalid_value, missing, too_long
 from flask_model_registry.search.compile import run_filter_clauses, run_order_by
 from flask_model_registry.services.context import ProjectContext
-from flask_model_registry.services.experiments import (
-    check_entity_name,
-    get_experiment,
-    invalid_value,
-    parse_experiment_id,
-    too_long,
-)
+from flask_model_registry.services.experiments import get_experiment, parse_experiment_id
 
 __all__ = [
     "RUN_NAME_TAG",
@@ -83,7 +79,7 @@ RUN_STATUSES = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
 MAX_METRICS_PER_BATCH = 1000
 MAX_PARAMS_TAGS_PER_BATCH = 100
 MAX_ENTITIES_PER_BATCH = 1000
-MAX_KEY_LENGTH = 250
+MAX_KEY_LENGTH = rules.MAX_KEY_LENGTH
 MAX_PARAM_VALUE_LENGTH = 6000
 MAX_TAG_VALUE_LENGTH = 8000
 MAX_RUN_NAME_LENGTH = 250
@@ -477,10 +473,7 @@ def _path(single: bool, collection: str, index: int, name: str) -> str:
 
 def _check_key(key: str, path: str, length_name: str) -> None:
     if not key:
-        raise InvalidParameter(
-            f"Missing value for required parameter '{path}'."
-            " See the API docs for more information about request parameters."
-        )
+        raise missing(path)
     check_entity_name(key, path)
     if len(key) > MAX_KEY_LENGTH:
         raise too_long(length_name, MAX_KEY_LENGTH)

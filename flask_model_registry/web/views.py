@@ -546,24 +546,8 @@ def _version_candidate(ctx: ProjectContext, version: ModelVersion) -> Candidate 
     return None
 
 
-def _version_files_uri(ctx: ProjectContext, version: ModelVersion) -> str | None:
-    """Where the version's files are: its storage location, or the path in its source run."""
-    location = version.storage_location or version.source or ""
-    if location.startswith("runs:/"):
-        run_id, _, sub = location[len("runs:/") :].partition("/")
-        try:
-            run = pages.candidate_detail(ctx, run_id)
-        except NotFound:
-            return None
-        sub = sub.strip("/")
-        location = run.artifact_uri.rstrip("/") + (f"/{sub}" if sub else "")
-    if not location.startswith(f"{artifact_service.ARTIFACT_SCHEME}:"):
-        return None
-    return location
-
-
 def _version_files(ctx: ProjectContext, version: ModelVersion) -> tuple[list[FileInfo], bool]:
-    uri = _version_files_uri(ctx, version)
+    uri = registry_service.files_uri(ctx, version)
     if uri is None:
         return [], False
     files: list[FileInfo] = []
@@ -601,7 +585,7 @@ def model_version(ctx: ProjectContext, model_id: int, semver: str) -> Response:
 def download_version_file(ctx: ProjectContext, model_id: int, semver: str, path: str) -> Response:
     """Stream one file of a model version as a download."""
     version, _ = pages.model_version_detail(ctx, _known_id(model_id, "Registered Model"), semver)
-    uri = _version_files_uri(ctx, version)
+    uri = registry_service.files_uri(ctx, version)
     if uri is None:
         raise NotFound("This model version has no stored files.")
     return _send(ctx, artifact_service.store_path(ctx, uri), path)
