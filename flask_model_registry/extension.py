@@ -187,7 +187,7 @@ class ModelRegistry:
 
     def package_files(self, project_id: int, package_id: t.Any) -> list[FileInfo]:
         """Files of the model version linked to the host package ``package_id`` (or ``[]``)."""
-        from .scope import make_context
+        from .dispatch import make_context
         from .services import registry as registry_service
 
         return registry_service.package_files(make_context(project_id, None), package_id)

@@ -1,110 +1,42 @@
 """An OpenAPI 3.1 description of the MLflow-compatible API and the native JSON API.
 
-Paths, methods and permissions come from the route tables (:mod:`.mlflow.routes`,
-:mod:`.api.routes`), request parameters and bodies from the marshmallow request schemas; the
-response shapes of MLflow's protobuf JSON are written out here. The document is served,
-without authentication, at ``GET /-/model-registry/openapi.json``.
+Paths, methods, permissions and request schemas come from the route tables (:mod:`.mlflow.routes`,
+:mod:`.api.routes`); apispec's marshmallow plugin turns the request schemas into query
+parameters and JSON bodies. The response shapes of MLflow's protobuf JSON are written out here.
+The document is served, without authentication, at ``GET /-/model-registry/openapi.json``.
 """
 
 from __future__ import annotations
 
+import copy
 import re
 import typing as t
 from importlib import metadata
 
 from flask import Blueprint, Flask, Response
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import fields
 
+from .api import views as api
 from .api.routes import ROUTES as API_ROUTES
-from .hooks import Permission
-from .mlflow._wire import json_response
+from .mlflow import artifacts, logged_models, registry, tracking
 from .mlflow.routes import ROUTES as MLFLOW_ROUTES
-from .mlflow.routes import Route
-from .schemas import base, mlflow_logged_models, mlflow_registry, mlflow_tracking, native
+from .routing import Route, View
+from .schemas import base, mlflow_logged_models, mlflow_tracking
 from .state import RegistryState
+from .wire import json_response
 
-__all__ = ["BLUEPRINT_NAME", "OPENAPI_PATH", "REQUEST_SCHEMAS", "build_openapi",
-           "register_openapi"]
+if t.TYPE_CHECKING:
+    from apispec import APISpec
+    from apispec.ext.marshmallow.openapi import OpenAPIConverter
+    from marshmallow import Schema
+
+__all__ = ["BLUEPRINT_NAME", "OPENAPI_PATH", "RESPONSES", "build_openapi", "field_schema",
+           "openapi_path", "register_openapi"]
 
 BLUEPRINT_NAME = "model_registry_openapi"
 OPENAPI_PATH = "/-/model-registry/openapi.json"
 
 Json = dict[str, t.Any]
-SchemaClass = type[Schema]
-_tr, _reg, _lm, _nat = mlflow_tracking, mlflow_registry, mlflow_logged_models, native
-
-#: The request schema each view parses (``None``: the view reads no parameters).
-REQUEST_SCHEMAS: dict[str, SchemaClass | None] = {
-    "tracking.create_experiment": _tr.CreateExperimentSchema,
-    "tracking.get_experiment": _tr.ExperimentIdSchema,
-    "tracking.get_experiment_by_name": _tr.GetExperimentByNameSchema,
-    "tracking.search_experiments": _tr.SearchExperimentsSchema,
-    "tracking.update_experiment": _tr.UpdateExperimentSchema,
-    "tracking.delete_experiment": _tr.ExperimentIdSchema,
-    "tracking.restore_experiment": _tr.ExperimentIdSchema,
-    "tracking.set_experiment_tag": _tr.SetExperimentTagSchema,
-    "tracking.delete_experiment_tag": _tr.DeleteExperimentTagSchema,
-    "tracking.create_run": _tr.CreateRunSchema,
-    "tracking.get_run": _tr.RunIdSchema,
-    "tracking.update_run": _tr.UpdateRunSchema,
-    "tracking.delete_run": _tr.RequiredRunIdSchema,
-    "tracking.restore_run": _tr.RequiredRunIdSchema,
-    "tracking.log_metric": _tr.LogMetricSchema,
-    "tracking.log_param": _tr.LogParamSchema,
-    "tracking.set_tag": _tr.SetTagSchema,
-    "tracking.delete_tag": _tr.DeleteTagSchema,
-    "tracking.log_batch": _tr.LogBatchSchema,
-    "tracking.log_inputs": _tr.LogInputsSchema,
-    "tracking.log_outputs": _tr.LogOutputsSchema,
-    "tracking.search_runs": _tr.SearchRunsSchema,
-    "tracking.get_metric_history": _tr.GetMetricHistorySchema,
-    "tracking.get_metric_history_bulk_interval": _tr.GetMetricHistoryBulkIntervalSchema,
-    "tracking.server_info": None,
-    "artifacts.list_run_artifacts": _lm.RunArtifactListSchema,
-    "artifacts.list_artifacts": _lm.ArtifactListSchema,
-    "artifacts.download_artifact": None,
-    "artifacts.upload_artifact": None,
-    "artifacts.delete_artifact": None,
-    "logged_models.create_logged_model": _lm.CreateLoggedModelSchema,
-    "logged_models.search_logged_models": _lm.SearchLoggedModelsSchema,
-    "logged_models.get_logged_model": _lm.GetLoggedModelSchema,
-    "logged_models.finalize_logged_model": _lm.FinalizeLoggedModelSchema,
-    "logged_models.delete_logged_model": None,
-    "logged_models.set_logged_model_tags": _lm.SetLoggedModelTagsSchema,
-    "logged_models.delete_logged_model_tag": None,
-    "logged_models.log_logged_model_params": _lm.LogLoggedModelParamsSchema,
-    "logged_models.list_logged_model_artifacts": _lm.ListLoggedModelArtifactsSchema,
-    "registry.create_registered_model": _reg.CreateRegisteredModelSchema,
-    "registry.get_registered_model": _reg.NameSchema,
-    "registry.rename_registered_model": _reg.RenameRegisteredModelSchema,
-    "registry.update_registered_model": _reg.UpdateRegisteredModelSchema,
-    "registry.delete_registered_model": _reg.NameSchema,
-    "registry.search_registered_models": _reg.SearchSchema,
-    "registry.get_latest_versions": _reg.GetLatestVersionsSchema,
-    "registry.set_registered_model_tag": _reg.SetRegisteredModelTagSchema,
-    "registry.delete_registered_model_tag": _reg.DeleteRegisteredModelTagSchema,
-    "registry.set_alias": _reg.SetAliasSchema,
-    "registry.delete_alias": _reg.AliasSchema,
-    "registry.get_model_version_by_alias": _reg.AliasSchema,
-    "registry.create_model_version": _reg.CreateModelVersionSchema,
-    "registry.get_model_version": _reg.ModelVersionSchema,
-    "registry.update_model_version": _reg.UpdateModelVersionSchema,
-    "registry.delete_model_version": _reg.ModelVersionSchema,
-    "registry.search_model_versions": _reg.SearchSchema,
-    "registry.get_model_version_download_uri": _reg.ModelVersionSchema,
-    "registry.transition_stage": _reg.TransitionStageSchema,
-    "registry.set_model_version_tag": _reg.SetModelVersionTagSchema,
-    "registry.delete_model_version_tag": _reg.DeleteModelVersionTagSchema,
-    "api.list_models": _nat.PageSchema,
-    "api.create_model": _nat.ModelCreateSchema,
-    "api.get_model": None,
-    "api.update_model": _nat.ModelUpdateSchema,
-    "api.delete_model": None,
-    "api.list_versions": _nat.PageSchema,
-    "api.create_version": _nat.VersionCreateSchema,
-    "api.get_version": None,
-    "api.delete_version": None,
-}
 
 # ---------------------------------------------------------------------------------------------
 # response shapes
@@ -230,68 +162,66 @@ COMPONENTS: dict[str, Json] = {
 
 _FILES = {"files": _array(_ref("FileInfo"))}
 _EMPTY = _ref("Empty")
+_MODEL_VERSION = _obj({"model_version": _ref("ModelVersion")}, ["model_version"])
+_REGISTERED_MODEL = _obj({"registered_model": _ref("RegisteredModel")}, ["registered_model"])
+_LOGGED_MODEL = _obj({"model": _ref("LoggedModel")}, ["model"])
+_RUN = _obj({"run": _ref("Run")}, ["run"])
+_EXPERIMENT = _obj({"experiment": _ref("Experiment")}, ["experiment"])
 
-#: Success body of each view; ``None`` for a binary download, ``"no content"`` for 204.
-RESPONSES: dict[str, Json | str | None] = {
-    "tracking.create_experiment": _obj({"experiment_id": STRING}, ["experiment_id"]),
-    "tracking.get_experiment": _obj({"experiment": _ref("Experiment")}, ["experiment"]),
-    "tracking.get_experiment_by_name": _obj({"experiment": _ref("Experiment")},
-                                            ["experiment"]),
-    "tracking.search_experiments": _obj({"experiments": _array(_ref("Experiment")), **_PAGE}),
-    "tracking.create_run": _obj({"run": _ref("Run")}, ["run"]),
-    "tracking.get_run": _obj({"run": _ref("Run")}, ["run"]),
-    "tracking.update_run": _obj({"run_info": _ref("RunInfo")}, ["run_info"]),
-    "tracking.search_runs": _obj({"runs": _array(_ref("Run")), **_PAGE}),
-    "tracking.get_metric_history": _obj({"metrics": _array(_ref("Metric")), **_PAGE}),
-    "tracking.get_metric_history_bulk_interval": _obj({"metrics": _array(_ref("Metric"))}),
-    "tracking.server_info": {"type": "object"},
-    "artifacts.list_run_artifacts": _obj({"root_uri": STRING, **_FILES, **_PAGE}),
-    "artifacts.list_artifacts": _obj(_FILES),
-    "artifacts.download_artifact": None,
-    "logged_models.create_logged_model": _obj({"model": _ref("LoggedModel")}, ["model"]),
-    "logged_models.get_logged_model": _obj({"model": _ref("LoggedModel")}, ["model"]),
-    "logged_models.finalize_logged_model": _obj({"model": _ref("LoggedModel")}, ["model"]),
-    "logged_models.search_logged_models": _obj({"models": _array(_ref("LoggedModel")),
-                                                **_PAGE}),
-    "logged_models.list_logged_model_artifacts": _obj({"root_uri": STRING, **_FILES,
-                                                       **_PAGE}),
-    "registry.create_registered_model": _obj({"registered_model": _ref("RegisteredModel")},
-                                             ["registered_model"]),
-    "registry.get_registered_model": _obj({"registered_model": _ref("RegisteredModel")},
-                                          ["registered_model"]),
-    "registry.rename_registered_model": _obj({"registered_model": _ref("RegisteredModel")},
-                                             ["registered_model"]),
-    "registry.update_registered_model": _obj({"registered_model": _ref("RegisteredModel")},
-                                             ["registered_model"]),
-    "registry.search_registered_models": _obj({
+#: Success body of each view; ``None`` for a binary download, ``"no content"`` for 204, and
+#: ``Empty`` for a view not listed.
+RESPONSES: dict[View, Json | str | None] = {
+    tracking.create_experiment: _obj({"experiment_id": STRING}, ["experiment_id"]),
+    tracking.get_experiment: _EXPERIMENT,
+    tracking.get_experiment_by_name: _EXPERIMENT,
+    tracking.search_experiments: _obj({"experiments": _array(_ref("Experiment")), **_PAGE}),
+    tracking.create_run: _RUN,
+    tracking.get_run: _RUN,
+    tracking.update_run: _obj({"run_info": _ref("RunInfo")}, ["run_info"]),
+    tracking.search_runs: _obj({"runs": _array(_ref("Run")), **_PAGE}),
+    tracking.get_metric_history: _obj({"metrics": _array(_ref("Metric")), **_PAGE}),
+    tracking.get_metric_history_bulk_interval: _obj({"metrics": _array(_ref("Metric"))}),
+    tracking.server_info: {"type": "object"},
+    artifacts.list_run_artifacts: _obj({"root_uri": STRING, **_FILES, **_PAGE}),
+    artifacts.list_artifacts: _obj(_FILES),
+    artifacts.download_artifact: None,
+    logged_models.create_logged_model: _LOGGED_MODEL,
+    logged_models.get_logged_model: _LOGGED_MODEL,
+    logged_models.finalize_logged_model: _LOGGED_MODEL,
+    logged_models.search_logged_models: _obj({"models": _array(_ref("LoggedModel")), **_PAGE}),
+    logged_models.list_logged_model_artifacts: _obj({"root_uri": STRING, **_FILES, **_PAGE}),
+    registry.create_registered_model: _REGISTERED_MODEL,
+    registry.get_registered_model: _REGISTERED_MODEL,
+    registry.rename_registered_model: _REGISTERED_MODEL,
+    registry.update_registered_model: _REGISTERED_MODEL,
+    registry.search_registered_models: _obj({
         "registered_models": _array(_ref("RegisteredModel")), **_PAGE}),
-    "registry.get_latest_versions": _obj({"model_versions": _array(_ref("ModelVersion"))}),
-    "registry.get_model_version_by_alias": _obj({"model_version": _ref("ModelVersion")},
-                                                ["model_version"]),
-    "registry.create_model_version": _obj({"model_version": _ref("ModelVersion")},
-                                           ["model_version"]),
-    "registry.get_model_version": _obj({"model_version": _ref("ModelVersion")},
-                                       ["model_version"]),
-    "registry.update_model_version": _obj({"model_version": _ref("ModelVersion")},
-                                          ["model_version"]),
-    "registry.search_model_versions": _obj({"model_versions": _array(_ref("ModelVersion")),
-                                            **_PAGE}),
-    "registry.get_model_version_download_uri": _obj({"artifact_uri": STRING},
-                                                    ["artifact_uri"]),
-    "registry.transition_stage": _obj({"model_version": _ref("ModelVersion")},
-                                      ["model_version"]),
-    "api.list_models": _obj({"models": _array(_ref("NativeModel")),
-                             "next_page": _nullable(INT64)}, ["models"]),
-    "api.create_model": _ref("NativeModel"),
-    "api.get_model": _ref("NativeModel"),
-    "api.update_model": _ref("NativeModel"),
-    "api.delete_model": "no content",
-    "api.list_versions": _obj({"versions": _array(_ref("NativeVersion")),
-                               "next_page": _nullable(INT64)}, ["versions"]),
-    "api.create_version": _ref("NativeVersion"),
-    "api.get_version": _ref("NativeVersion"),
-    "api.delete_version": "no content",
+    registry.get_latest_versions: _obj({"model_versions": _array(_ref("ModelVersion"))}),
+    registry.get_model_version_by_alias: _MODEL_VERSION,
+    registry.create_model_version: _MODEL_VERSION,
+    registry.get_model_version: _MODEL_VERSION,
+    registry.update_model_version: _MODEL_VERSION,
+    registry.search_model_versions: _obj({"model_versions": _array(_ref("ModelVersion")),
+                                          **_PAGE}),
+    registry.get_model_version_download_uri: _obj({"artifact_uri": STRING}, ["artifact_uri"]),
+    registry.transition_stage: _MODEL_VERSION,
+    api.list_models: _obj({"models": _array(_ref("NativeModel")),
+                           "next_page": _nullable(INT64)}, ["models"]),
+    api.create_model: _ref("NativeModel"),
+    api.get_model: _ref("NativeModel"),
+    api.update_model: _ref("NativeModel"),
+    api.delete_model: "no content",
+    api.list_versions: _obj({"versions": _array(_ref("NativeVersion")),
+                             "next_page": _nullable(INT64)}, ["versions"]),
+    api.create_version: _ref("NativeVersion"),
+    api.get_version: _ref("NativeVersion"),
+    api.delete_version: "no content",
 }
+
+#: Views answering 201 Created.
+_CREATED = frozenset({api.create_model, api.create_version})
+#: Views reading the raw request body as the file to store.
+_RAW_BODY = frozenset({artifacts.upload_artifact})
 
 #: Error statuses every protected operation may answer (MLflow's error JSON).
 ERROR_STATUSES = {
@@ -304,100 +234,74 @@ ERROR_STATUSES = {
     "503": "The database is temporarily unavailable; retry.",
 }
 
-# ---------------------------------------------------------------------------------------------
-# request schemas to JSON Schema
 
-def _validators(field: fields.Field) -> Json:  # type: ignore[type-arg]
-    extra: Json = {}
-    for validator in getattr(field, "validators", []):
-        if isinstance(validator, validate.Range):
-            if validator.min is not None:
-                extra["minimum"] = validator.min
-            if validator.max is not None:
-                extra["maximum"] = validator.max
-        elif isinstance(validator, validate.Length) and validator.min:
-            extra["minLength"] = validator.min
-    return extra
+# ---------------------------------------------------------------------------------------------
+# request schemas, through apispec's marshmallow plugin
+
+_PAIR = _obj({"key": {"type": "string", "minLength": 1}, "value": STRING}, ["key"])
+_LOGGED_MODEL_STATUSES = ["LOGGED_MODEL_PENDING", "LOGGED_MODEL_READY",
+                          "LOGGED_MODEL_UPLOAD_FAILED"]
+
+
+def _enum(values: list[str], nullable: bool) -> Json:
+    if nullable:
+        return {"type": ["string", "null"], "enum": [*values, None]}
+    return {"type": "string", "enum": values}
+
+
+def _wire_field(converter: OpenAPIConverter, field: fields.Field, ret: Json,  # type: ignore[type-arg]
+                **kwargs: t.Any) -> Json:
+    """JSON Schema of the wire format's own fields, which apispec cannot know."""
+    if isinstance(field, base.RequiredString):
+        return {"minLength": 1}
+    if isinstance(field, base.Int64):
+        return {"minimum": base.INT64_MIN, "maximum": base.INT64_MAX}
+    if isinstance(field, base.WireFloat):
+        return copy.deepcopy(DOUBLE)
+    if isinstance(field, mlflow_tracking.ProtoEnum):
+        return _enum(list(field.values.values()), field.allow_none)
+    if isinstance(field, mlflow_logged_models.StatusField):
+        return _enum(_LOGGED_MODEL_STATUSES, field.allow_none)
+    if isinstance(field, mlflow_tracking._MetricList):
+        metric = converter.schema2jsonschema(mlflow_tracking._Metric())  # type: ignore[no-untyped-call]
+        return _array(metric)
+    if isinstance(field, mlflow_tracking._PairList):
+        return _array(copy.deepcopy(_PAIR))
+    return {}  # fields.Raw and the like: any JSON value, checked by the service
+
+
+def _inline(schema: type[Schema]) -> t.Any:
+    """No component name for any schema: apispec writes each one out where it is used."""
+    return None
+
+
+def _new_spec() -> tuple[APISpec, OpenAPIConverter]:
+    """An empty OpenAPI 3.1 document whose marshmallow plugin knows the wire format's fields."""
+    from apispec import APISpec
+    from apispec.ext.marshmallow import MarshmallowPlugin
+
+    plugin = MarshmallowPlugin(schema_name_resolver=_inline)
+    spec = APISpec(
+        title="Model registry: MLflow-compatible API and native API",
+        version=_version(),
+        openapi_version="3.1.0",
+        plugins=[plugin],
+        info={"description": (
+            "The MLflow 2.0/3.0 REST API as the mlflow client uses it, under the tracking"
+            " URI of a project, and the registry's own JSON API. Every MLflow route is also"
+            " served under ajax-api/ instead of api/. Errors are MLflow's"
+            " {\"error_code\", \"message\"} JSON."
+        )},
+    )
+    assert plugin.converter is not None
+    plugin.map_to_openapi_type(base.Int64, "integer", "int64")  # type: ignore[no-untyped-call]
+    plugin.converter.add_attribute_function(_wire_field)  # type: ignore[no-untyped-call]
+    return spec, plugin.converter
 
 
 def field_schema(field: fields.Field) -> Json:  # type: ignore[type-arg]
     """JSON Schema of one request field, as its marshmallow field accepts it."""
-    schema = _field_schema(field)
-    schema.update(_validators(field))
-    if getattr(field, "allow_none", False) and not isinstance(field, fields.List):
-        schema = _nullable(schema)
-    return schema
-
-
-def _field_schema(field: fields.Field) -> Json:  # type: ignore[type-arg]
-    if isinstance(field, base.RequiredString):
-        return {"type": "string", "minLength": 1}
-    if isinstance(field, fields.String):
-        return {"type": "string"}
-    if isinstance(field, base.Int64):
-        return {"type": "integer", "format": "int64", "minimum": base.INT64_MIN,
-                "maximum": base.INT64_MAX}
-    if isinstance(field, base.WireFloat):
-        return dict(DOUBLE)
-    if isinstance(field, fields.Boolean):
-        return {"type": "boolean"}
-    if isinstance(field, fields.Integer):
-        return {"type": "integer"}
-    if isinstance(field, mlflow_tracking.ProtoEnum):
-        return {"type": "string", "enum": list(field.values.values())}
-    if isinstance(field, mlflow_logged_models.StatusField):
-        return {"type": "string", "enum": ["LOGGED_MODEL_PENDING", "LOGGED_MODEL_READY",
-                                           "LOGGED_MODEL_UPLOAD_FAILED"]}
-    if isinstance(field, fields.List):
-        return _array(field_schema(field.inner))
-    if isinstance(field, fields.Nested):
-        return object_schema(_schema_class(field.nested))
-    if isinstance(field, fields.Dict):
-        return {"type": "object", "additionalProperties": {"type": "string"}}
-    return _custom_field_schema(field)
-
-
-def _custom_field_schema(field: fields.Field) -> Json:  # type: ignore[type-arg]
-    if isinstance(field, mlflow_tracking._MetricList):
-        return _array(object_schema(mlflow_tracking._Metric))
-    if isinstance(field, mlflow_tracking._PairList):
-        return _array(_obj({"key": {"type": "string", "minLength": 1}, "value": STRING},
-                           ["key"]))
-    return {}  # fields.Raw and the like: any JSON value, checked by the service
-
-
-def _schema_class(nested: t.Any) -> SchemaClass:
-    """The schema class of a ``Nested`` field (given as a class, an instance or a callable)."""
-    if not isinstance(nested, (type, Schema)) and callable(nested):
-        nested = nested()
-    return t.cast(SchemaClass, nested if isinstance(nested, type) else type(nested))
-
-
-def _fields(schema_class: SchemaClass) -> list[tuple[str, fields.Field]]:  # type: ignore[type-arg]
-    schema = schema_class()
-    return [(f.data_key or name, f) for name, f in schema.fields.items() if not f.dump_only]
-
-
-def object_schema(schema_class: SchemaClass) -> Json:
-    """JSON Schema of a request body read with ``schema_class``."""
-    properties = {name: field_schema(f) for name, f in _fields(schema_class)}
-    required = [name for name, f in _fields(schema_class) if f.required]
-    schema = _obj(properties, required)
-    if schema_class().unknown == RAISE:
-        schema["additionalProperties"] = False
-    return schema
-
-
-def query_parameters(schema_class: SchemaClass) -> list[Json]:
-    """Query parameters of a GET request read with ``schema_class``."""
-    parameters = []
-    for name, f in _fields(schema_class):
-        parameter: Json = {"name": name, "in": "query", "required": bool(f.required),
-                           "schema": field_schema(f)}
-        if isinstance(f, fields.List):
-            parameter.update(style="form", explode=True)
-        parameters.append(parameter)
-    return parameters
+    return t.cast(Json, _new_spec()[1].field2property(field))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -407,6 +311,7 @@ _CONVERTER = re.compile(r"<(?:(?P<converter>\w+)(?:\([^)]*\))?:)?(?P<name>\w+)>"
 _PATH_TYPES: dict[str, Json] = {"int": {"type": "integer", "minimum": 0}}
 _SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}, {"privateToken": []},
                                           {"basicAuth": []}]
+_BINARY: Json = {"type": "string", "format": "binary"}
 
 
 def openapi_path(rule: str) -> tuple[str, list[Json]]:
@@ -419,82 +324,62 @@ def openapi_path(rule: str) -> tuple[str, list[Json]]:
     return _CONVERTER.sub(lambda m: "{" + m["name"] + "}", rule), parameters
 
 
-def _success(view: str) -> Json:
+def _success(view: View) -> Json:
     body = RESPONSES.get(view, _EMPTY)
     if body == "no content":
         return {"204": {"description": "Done; no body."}}
     if body is None:
-        return {"200": {"description": "The file.",
-                        "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}}}
-    status = "201" if view in ("api.create_model", "api.create_version") else "200"
+        return {"200": {"description": "The file.", "content": {"*/*": {"schema": _BINARY}}}}
+    status = "201" if view in _CREATED else "200"
     return {status: {"description": "Success.",
-                     "content": {"application/json": {"schema": body}}}}
+                     "content": {"application/json": {"schema": copy.deepcopy(body)}}}}
 
 
-def _error_responses() -> Json:
-    return {
-        f"Error{status}": {"description": text,
-                           "content": {"application/json": {"schema": _ref("Error")}}}
-        for status, text in ERROR_STATUSES.items()
-    }
-
-
-def _errors() -> Json:
-    return {status: {"$ref": f"#/components/responses/Error{status}"} for status in ERROR_STATUSES}
-
-
-def _request(view: str, method: str, op: Json) -> None:
-    """Add the query parameters or the request body ``view`` reads to the operation ``op``."""
-    schema_class = REQUEST_SCHEMAS.get(view)
-    if view == "artifacts.upload_artifact":
-        op["requestBody"] = {"required": True, "content": {
-            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
-    elif schema_class is None:
+def _request(route: Route, method: str, op: Json) -> None:
+    """Add the query parameters or the request body ``route`` reads to the operation ``op``."""
+    if route.view in _RAW_BODY:
+        op["requestBody"] = {"required": True,
+                             "content": {"application/octet-stream": {"schema": _BINARY}}}
+    elif route.schema is None:
         return
     elif method == "GET":
-        op["parameters"].extend(query_parameters(schema_class))
+        op["parameters"].append({"in": "query", "schema": route.schema})
     else:
-        op["requestBody"] = {"required": True, "content": {
-            "application/json": {"schema": object_schema(schema_class)}}}
+        op["requestBody"] = {"required": True,
+                             "content": {"application/json": {"schema": route.schema}}}
 
 
-def operation(view: str, method: str, permission: Permission | None, path_parameters: list[Json],
-              tag: str) -> Json:
-    """One OpenAPI operation of ``view``."""
+def _add_operation(spec: APISpec, prefix: str, route: Route, tag: str, operation_id: str
+                   ) -> None:
+    """Document the API ``route`` (one method, served under ``prefix``) in ``spec``."""
+    (method,) = route.methods
+    template, path_parameters = openapi_path(prefix + route.rules[0])
     op: Json = {
-        "operationId": f"{view.replace('.', '_')}_{method.lower()}",
+        "operationId": operation_id,
         "tags": [tag],
-        "parameters": list(path_parameters),
-        "responses": {**_success(view), **_errors()},
-        "x-permission": permission.value if permission else None,
+        "parameters": path_parameters,
+        "responses": {**_success(route.view), **{s: f"Error{s}" for s in ERROR_STATUSES}},
+        "x-permission": route.permission.value if route.permission else None,
+        "security": _SECURITY if route.permission is not None else [],
     }
-    if view not in REQUEST_SCHEMAS:
-        op["description"] = "Request parameters are not described yet."
-    op["security"] = _SECURITY if permission is not None else []
-    _request(view, method, op)
+    _request(route, method, op)
     if not op["parameters"]:
         del op["parameters"]
-    return op
+    spec.path(template, operations={method.lower(): op})
 
 
-def _mlflow_paths(prefix: str, routes: t.Iterable[Route]) -> Json:
-    paths: Json = {}
-    for route in routes:
-        template, parameters = openapi_path(prefix + route.rules[0])
-        tag = "MLflow artifacts" if route.service == "mlflow-artifacts" else "MLflow"
-        op = operation(route.view, route.method, route.permission, parameters, tag)
-        paths.setdefault(template, {})[route.method.lower()] = op
-    return paths
-
-
-def _native_paths(prefix: str) -> Json:
-    paths: Json = {}
-    for route in API_ROUTES:
-        template, parameters = openapi_path(prefix + route.rule)
-        op = operation(f"api.{route.endpoint}", route.method, route.permission, parameters,
-                       "Native API")
-        paths.setdefault(template, {})[route.method.lower()] = op
-    return paths
+def _add_components(spec: APISpec) -> None:
+    for name, schema in COMPONENTS.items():
+        spec.components.schema(name, schema)
+    for status, text in ERROR_STATUSES.items():
+        spec.components.response(f"Error{status}", {
+            "description": text, "content": {"application/json": {"schema": _ref("Error")}}})
+    spec.components.security_scheme("bearerAuth", {
+        "type": "http", "scheme": "bearer",
+        "description": "A personal access token (MLFLOW_TRACKING_TOKEN)."})
+    spec.components.security_scheme("privateToken",
+                                     {"type": "apiKey", "in": "header", "name": "PRIVATE-TOKEN"})
+    spec.components.security_scheme("basicAuth", {"type": "http", "scheme": "basic"})
 
 
 def _version() -> str:
@@ -507,31 +392,15 @@ def _version() -> str:
 def build_openapi(state: RegistryState) -> Json:
     """The OpenAPI 3.1 document of the app's MLflow-compatible and native APIs."""
     settings = state.settings
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "Model registry: MLflow-compatible API and native API",
-            "version": _version(),
-            "description": (
-                "The MLflow 2.0/3.0 REST API as the mlflow client uses it, under the tracking"
-                " URI of a project, and the registry's own JSON API. Every MLflow route is also"
-                " served under ajax-api/ instead of api/. Errors are MLflow's"
-                " {\"error_code\", \"message\"} JSON."
-            ),
-        },
-        "paths": {**_mlflow_paths(settings.mlflow_prefix, MLFLOW_ROUTES),
-                  **_native_paths(settings.api_prefix)},
-        "components": {
-            "schemas": COMPONENTS,
-            "responses": _error_responses(),
-            "securitySchemes": {
-                "bearerAuth": {"type": "http", "scheme": "bearer",
-                               "description": "A personal access token (MLFLOW_TRACKING_TOKEN)."},
-                "privateToken": {"type": "apiKey", "in": "header", "name": "PRIVATE-TOKEN"},
-                "basicAuth": {"type": "http", "scheme": "basic"},
-            },
-        },
-    }
+    spec, _ = _new_spec()
+    _add_components(spec)
+    for route in MLFLOW_ROUTES:
+        tag = "MLflow artifacts" if "/mlflow-artifacts/" in route.rules[0] else "MLflow"
+        _add_operation(spec, settings.mlflow_prefix, route, tag, route.endpoint)
+    for route in API_ROUTES:
+        operation_id = f"api_{route.endpoint}_{route.methods[0].lower()}"
+        _add_operation(spec, settings.api_prefix, route, "Native API", operation_id)
+    return spec.to_dict()
 
 
 def make_blueprint(state: RegistryState) -> Blueprint:

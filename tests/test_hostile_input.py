@@ -14,10 +14,12 @@ import pytest
 import requests
 from flask import Flask
 from flask.testing import FlaskClient
+from marshmallow import Schema
 from werkzeug.routing import Rule
 
+from flask_model_registry.api.routes import ROUTES as API_ROUTES
 from flask_model_registry.mlflow.routes import ROUTES as MLFLOW_ROUTES
-from flask_model_registry.openapi import REQUEST_SCHEMAS, field_schema
+from flask_model_registry.openapi import field_schema
 from tests.conftest import LiveServer, Project, _backends, make_project
 from tests.rel_samples import (
     SAMPLES,
@@ -85,17 +87,15 @@ def error_problem(response: t.Any, *, want_4xx: bool = True) -> str | None:
 # ---------------------------------------------------------------------------------------------
 # which routes take which parameters
 
-_VIEW_OF_ENDPOINT = {
-    f"mlflow.{route.view.replace('.', '_')}_{route.method.lower()}": route.view
-    for route in MLFLOW_ROUTES
+_SCHEMA_OF_ENDPOINT = {
+    **{f"mlflow.{route.endpoint}": route.schema for route in MLFLOW_ROUTES},
+    **{f"api.{route.endpoint}": route.schema for route in API_ROUTES},
 }
 
 
-def view_of(rule: Rule) -> str | None:
-    key = short_name(rule.endpoint)
-    if key.startswith("api."):
-        return key
-    return _VIEW_OF_ENDPOINT.get(key)
+def schema_of(rule: Rule) -> Schema | None:
+    """The schema the route reads its request with."""
+    return _SCHEMA_OF_ENDPOINT[short_name(rule.endpoint)]
 
 
 def api_rules(app: Flask) -> list[Rule]:
@@ -107,23 +107,22 @@ def api_rules(app: Flask) -> list[Rule]:
     ]
 
 
-def schema_fields(view: str | None) -> dict[str, Json]:
-    """Request field name -> JSON Schema, from the view's request schema."""
-    schema_class = REQUEST_SCHEMAS.get(view or "")
-    if schema_class is None:
+def schema_fields(schema: Schema | None) -> dict[str, Json]:
+    """Request field name -> JSON Schema, from the route's request schema."""
+    if schema is None:
         return {}
-    return {(f.data_key or name): field_schema(f) for name, f in schema_class().fields.items()}
+    return {(f.data_key or name): field_schema(f) for name, f in schema.fields.items()}
 
 
 def kind(schema: Json) -> str:
     """``string``, ``integer``, ``number``, ``boolean``, ``array``, ``object`` or ``enum``."""
     for option in schema.get("anyOf", [schema]):
-        if option.get("type") == "null":
-            continue
         if "enum" in option:
             return "enum"
-        if option.get("type"):
-            return str(option["type"])
+        types = option.get("type")
+        for type_ in types if isinstance(types, list) else [types]:
+            if type_ and type_ != "null":
+                return str(type_)
     return "any"
 
 
@@ -169,9 +168,9 @@ def _send_raw(setup: Setup, rule: Rule, sample: Sample, body: bytes,
                              headers={**setup.headers, "Content-Type": content_type})
 
 
-def _json_rules(setup: Setup) -> list[tuple[Rule, str | None]]:
+def _json_rules(setup: Setup) -> list[tuple[Rule, Schema | None]]:
     return [
-        (rule, view_of(rule)) for rule in api_rules(setup.app)
+        (rule, schema_of(rule)) for rule in api_rules(setup.app)
         if rule_method(rule) != "GET" and SAMPLES[short_name(rule.endpoint)](setup.factory)
         .json is not None
     ]
@@ -204,10 +203,10 @@ def test_malformed_bodies_are_4xx_and_write_nothing(setup: Setup) -> None:
 def test_wrong_types_and_out_of_range_values_are_4xx(setup: Setup) -> None:
     problems: list[str] = []
     tried = 0
-    for rule, view in _json_rules(setup):
+    for rule, request_schema in _json_rules(setup):
         sample = SAMPLES[short_name(rule.endpoint)](setup.factory)
         assert sample.json is not None
-        for name, schema in schema_fields(view).items():
+        for name, schema in schema_fields(request_schema).items():
             before = setup.snapshot()
             refused = True
             for value in BAD_JSON_VALUES[kind(schema)]:
@@ -284,7 +283,7 @@ def test_bad_query_values_are_4xx(setup: Setup) -> None:
             continue
         sample = SAMPLES[short_name(rule.endpoint)](setup.factory)
         url = build_url(setup.app, rule, setup.project.id, sample)
-        for name, schema in schema_fields(view_of(rule)).items():
+        for name, schema in schema_fields(schema_of(rule)).items():
             for value in BAD_QUERY_VALUES.get(kind(schema), []):
                 query = {**(sample.query or {}), name: value}
                 response = setup.client.get(url, query_string=query, headers=setup.headers)

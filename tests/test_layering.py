@@ -19,7 +19,10 @@ FORBIDDEN = {
         "schemas",
         "extension",
         "state",
-        "scope",
+        "dispatch",
+        "routing",
+        "wire",
+        "openapi",
         "cli",
     },
     "search": {"services", "mlflow", "api", "web", "permissions", "schemas", "extension", "state"},
@@ -63,6 +66,10 @@ FORBIDDEN = {
         "models",
         "search",
     },
+    # Request plumbing sits below the views: it knows no view package.
+    "routing": {"mlflow", "api", "web", "openapi", "extension"},
+    "dispatch": {"mlflow", "api", "web", "openapi", "extension", "routing", "wire"},
+    "wire": {"mlflow", "api", "web", "openapi", "extension", "routing", "dispatch"},
 }
 HTTP_MODULES = {"flask", "werkzeug"}
 

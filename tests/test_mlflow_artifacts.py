@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
+from flask_model_registry.dispatch import make_context
 from flask_model_registry.errors import InvalidParameter, NotFound, StorageError
 from flask_model_registry.models import Candidate
-from flask_model_registry.scope import make_context
 from flask_model_registry.services import artifacts as artifact_service
 from flask_model_registry.services import experiments, runs
 from flask_model_registry.state import get_state

@@ -9,8 +9,8 @@ from flask import Flask
 from sqlalchemy import event
 
 from flask_model_registry.db import now_ms
+from flask_model_registry.dispatch import make_context
 from flask_model_registry.models import LoggedModel, LoggedModelMetric, Model, ModelVersion
-from flask_model_registry.scope import make_context
 from flask_model_registry.services import experiments
 from flask_model_registry.state import get_state
 from tests.conftest import Project

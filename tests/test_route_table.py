@@ -11,7 +11,6 @@ from mlflow.protos.model_registry_pb2 import ModelRegistryService
 from mlflow.protos.service_pb2 import MlflowService
 from mlflow.utils.rest_utils import extract_all_api_info_for_service
 
-from flask_model_registry.mlflow import _resolve
 from flask_model_registry.mlflow.routes import ROUTES
 
 #: The RPCs of the tracking, logged-model, registry and artifact workflows we serve.
@@ -103,7 +102,7 @@ def _our_endpoints() -> set[tuple[str, str]]:
     ours = set()
     for route in ROUTES:
         rule = route.rules[0]
-        ours.add((route.method, re.sub(r"<(?:path:)?\w+>", "{}", rule)))
+        ours.update((method, re.sub(r"<(?:path:)?\w+>", "{}", rule)) for method in route.methods)
     return ours
 
 
@@ -116,7 +115,8 @@ def test_client_endpoint_is_routed(rpc: str, method: str, path: str) -> None:
 def test_every_route_has_a_view_and_a_unique_rule() -> None:
     seen = set()
     for route in ROUTES:
-        assert callable(_resolve(route.view)), route.view
-        key = (route.method, route.rules[0])
-        assert key not in seen, key
-        seen.add(key)
+        assert callable(route.view), route.view
+        for method in route.methods:
+            key = (method, route.rules[0])
+            assert key not in seen, key
+            seen.add(key)

@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event
 
-from flask_model_registry.scope import make_context
+from flask_model_registry.dispatch import make_context
 from flask_model_registry.services import experiments as experiment_service
 from flask_model_registry.services import runs as run_service
 from flask_model_registry.services.context import ProjectContext

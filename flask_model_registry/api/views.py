@@ -11,7 +11,6 @@ import typing as t
 
 from flask import Response
 
-from flask_model_registry.mlflow._wire import parse
 from flask_model_registry.models import Model, ModelVersion
 from flask_model_registry.schemas import native as s
 from flask_model_registry.services import registry
@@ -66,9 +65,8 @@ def _next_page(page: int, has_next: bool) -> int | None:
     return page + 1 if has_next else None
 
 
-def list_models(ctx: ProjectContext) -> Json:
+def list_models(ctx: ProjectContext, paging: Json) -> Json:
     """``GET /models``: the project's models by name."""
-    paging = parse(s.PageSchema())
     models, has_next = registry.list_models(ctx, page=paging["page"], per_page=paging["per_page"])
     return {
         "models": _models_json(ctx, models),
@@ -76,9 +74,8 @@ def list_models(ctx: ProjectContext) -> Json:
     }
 
 
-def create_model(ctx: ProjectContext) -> Created:
+def create_model(ctx: ProjectContext, data: Json) -> Created:
     """``POST /models`` with ``{"name", "description"?, "tags"?}``."""
-    data = parse(s.ModelCreateSchema())
     model = registry.create_model(
         ctx, data["name"], tags=data["tags"], description=data["description"]
     )
@@ -90,9 +87,8 @@ def get_model(ctx: ProjectContext, model_id: int) -> Json:
     return _model_json(ctx, registry.get_model_by_id(ctx, model_id))
 
 
-def update_model(ctx: ProjectContext, model_id: int) -> Json:
+def update_model(ctx: ProjectContext, data: Json, model_id: int) -> Json:
     """``PATCH /models/<id>`` with ``{"name"?, "description"?}`` (a new name renames)."""
-    data = parse(s.ModelUpdateSchema())
     model = registry.get_model_by_id(ctx, model_id)
     if "name" in data:
         model = registry.rename_model(ctx, model.name, data["name"])
@@ -107,9 +103,8 @@ def delete_model(ctx: ProjectContext, model_id: int) -> Response:
     return _no_content()
 
 
-def list_versions(ctx: ProjectContext, model_id: int) -> Json:
+def list_versions(ctx: ProjectContext, paging: Json, model_id: int) -> Json:
     """``GET /models/<id>/versions``: highest SemVer precedence first."""
-    paging = parse(s.PageSchema())
     model = registry.get_model_by_id(ctx, model_id)
     versions, has_next = registry.versions_by_precedence(
         ctx, model, page=paging["page"], per_page=paging["per_page"]
@@ -120,9 +115,8 @@ def list_versions(ctx: ProjectContext, model_id: int) -> Json:
     }
 
 
-def create_version(ctx: ProjectContext, model_id: int) -> Created:
+def create_version(ctx: ProjectContext, data: Json, model_id: int) -> Created:
     """``POST /models/<id>/versions`` with ``{"candidate_id", "version"?, "description"?}``."""
-    data = parse(s.VersionCreateSchema())
     model = registry.get_model_by_id(ctx, model_id)
     version = registry.promote_candidate(
         ctx,

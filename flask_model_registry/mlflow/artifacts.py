@@ -18,11 +18,6 @@ from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wsgi import wrap_file
 
 from flask_model_registry.artifacts import FileInfo
-from flask_model_registry.mlflow._wire import parse
-from flask_model_registry.schemas.mlflow_logged_models import (
-    ArtifactListSchema,
-    RunArtifactListSchema,
-)
 from flask_model_registry.services import artifacts as service
 from flask_model_registry.services.context import ProjectContext
 
@@ -34,6 +29,8 @@ __all__ = [
     "list_run_artifacts",
     "upload_artifact",
 ]
+
+Json = dict[str, t.Any]
 
 #: Bytes sent per iteration when streaming a download.
 DOWNLOAD_CHUNK = 256 * 1024
@@ -58,15 +55,13 @@ def _files_json(files: t.Sequence[FileInfo]) -> dict[str, t.Any]:
     return {"files": [file_info_json(info) for info in files]} if files else {}
 
 
-def list_artifacts(ctx: ProjectContext) -> dict[str, t.Any]:
+def list_artifacts(ctx: ProjectContext, args: Json) -> dict[str, t.Any]:
     """``GET artifacts?path=``: children by basename, ``{}`` for a missing directory."""
-    args = parse(ArtifactListSchema())
     return _files_json(service.list_directory(ctx, args["path"]))
 
 
-def list_run_artifacts(ctx: ProjectContext) -> dict[str, t.Any]:
+def list_run_artifacts(ctx: ProjectContext, args: Json) -> dict[str, t.Any]:
     """``GET mlflow/artifacts/list?run_id=&path=``: run-relative paths and the run's root."""
-    args = parse(RunArtifactListSchema())
     listing = service.list_run_artifacts(ctx, args["run_id"], args["path"])
     return {"root_uri": listing.root_uri, **_files_json(listing.files)}
 

@@ -8,20 +8,11 @@ from __future__ import annotations
 
 import typing as t
 
-from flask_model_registry.mlflow._wire import parse, wire_float
 from flask_model_registry.mlflow.artifacts import file_info_json
 from flask_model_registry.models import LoggedModel, LoggedModelMetric
-from flask_model_registry.schemas.mlflow_logged_models import (
-    CreateLoggedModelSchema,
-    FinalizeLoggedModelSchema,
-    GetLoggedModelSchema,
-    ListLoggedModelArtifactsSchema,
-    LogLoggedModelParamsSchema,
-    SearchLoggedModelsSchema,
-    SetLoggedModelTagsSchema,
-)
 from flask_model_registry.services import logged_models as service
 from flask_model_registry.services.context import ProjectContext
+from flask_model_registry.wire import paging, wire_float
 
 __all__ = [
     "create_logged_model",
@@ -86,9 +77,8 @@ def _one(ctx: ProjectContext, model: LoggedModel) -> Json:
     return {"model": logged_model_json(model, registrations)}
 
 
-def create_logged_model(ctx: ProjectContext) -> Json:
+def create_logged_model(ctx: ProjectContext, args: Json) -> Json:
     """``POST logged-models``: a new ``LOGGED_MODEL_PENDING`` model."""
-    args = parse(CreateLoggedModelSchema())
     model = service.create_logged_model(
         ctx,
         args["experiment_id"],
@@ -101,16 +91,14 @@ def create_logged_model(ctx: ProjectContext) -> Json:
     return _one(ctx, model)
 
 
-def get_logged_model(ctx: ProjectContext, model_id: str) -> Json:
+def get_logged_model(ctx: ProjectContext, args: Json, model_id: str) -> Json:
     """``GET logged-models/<id>`` (``?allow_deleted=true`` also finds deleted ones)."""
-    args = parse(GetLoggedModelSchema())
     allow_deleted = args["allow_deleted"].strip().lower() == "true"
     return _one(ctx, service.get_logged_model(ctx, model_id, allow_deleted=allow_deleted))
 
 
-def finalize_logged_model(ctx: ProjectContext, model_id: str) -> Json:
+def finalize_logged_model(ctx: ProjectContext, args: Json, model_id: str) -> Json:
     """``PATCH logged-models/<id>``: set ``LOGGED_MODEL_READY`` or ``..._UPLOAD_FAILED``."""
-    args = parse(FinalizeLoggedModelSchema())
     return _one(ctx, service.finalize_logged_model(ctx, model_id, args["status"]))
 
 
@@ -120,9 +108,8 @@ def delete_logged_model(ctx: ProjectContext, model_id: str) -> Json:
     return {}
 
 
-def set_logged_model_tags(ctx: ProjectContext, model_id: str) -> Json:
+def set_logged_model_tags(ctx: ProjectContext, args: Json, model_id: str) -> Json:
     """``PATCH logged-models/<id>/tags``: upsert tags."""
-    args = parse(SetLoggedModelTagsSchema())
     service.set_logged_model_tags(ctx, model_id, args["tags"])
     return {}
 
@@ -133,24 +120,20 @@ def delete_logged_model_tag(ctx: ProjectContext, model_id: str, tag_key: str) ->
     return {}
 
 
-def log_logged_model_params(ctx: ProjectContext, model_id: str) -> Json:
+def log_logged_model_params(ctx: ProjectContext, args: Json, model_id: str) -> Json:
     """``POST logged-models/<id>/params``."""
-    args = parse(LogLoggedModelParamsSchema())
     service.log_logged_model_params(ctx, model_id, args["params"])
     return {}
 
 
-def search_logged_models(ctx: ProjectContext) -> Json:
+def search_logged_models(ctx: ProjectContext, args: Json) -> Json:
     """``POST logged-models/search``: one page, ``next_page_token`` when more exist."""
-    args = parse(SearchLoggedModelsSchema())
     page = service.search_logged_models(
         ctx,
         args["experiment_ids"],
         filter_string=args["filter"],
         datasets=args["datasets"],
-        max_results=args["max_results"],
-        order_by=args["order_by"],
-        page_token=args["page_token"],
+        **paging(args),
     )
     registrations = service.registrations(ctx, page.models)
     payload: Json = {
@@ -161,9 +144,8 @@ def search_logged_models(ctx: ProjectContext) -> Json:
     return payload
 
 
-def list_logged_model_artifacts(ctx: ProjectContext, model_id: str) -> Json:
+def list_logged_model_artifacts(ctx: ProjectContext, args: Json, model_id: str) -> Json:
     """``GET logged-models/<id>/artifacts/directories?artifact_directory_path=``."""
-    args = parse(ListLoggedModelArtifactsSchema())
     listing = service.list_logged_model_artifacts(ctx, model_id, args["artifact_directory_path"])
     payload: Json = {"root_uri": listing.root_uri}
     if listing.files:

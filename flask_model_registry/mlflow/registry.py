@@ -1,48 +1,25 @@
 """MLflow model registry endpoints: registered models, versions, tags, aliases and stages.
 
-Each view parses its request with a schema, calls :mod:`flask_model_registry.services.registry`
-and shapes the result as MLflow's protobuf JSON (``version`` as a string, unset fields and
-empty lists omitted). A version's semantic version travels as its tag ``model_registry.version``.
+Each view receives its request parsed with its route's schema, calls
+:mod:`flask_model_registry.services.registry` and shapes the result as MLflow's protobuf JSON
+(``version`` as a string, unset fields and empty lists omitted). A version's semantic version
+travels as its tag ``model_registry.version``.
 """
 
 from __future__ import annotations
 
 import typing as t
 
-from flask_model_registry.mlflow._wire import parse
-from flask_model_registry.schemas import mlflow_registry as s
 from flask_model_registry.services import registry
 from flask_model_registry.services.context import ProjectContext
 from flask_model_registry.services.registry import ModelRecord, VersionRecord
+from flask_model_registry.wire import compact, paging
 
 Json = dict[str, t.Any]
-
-# Schemas hold no per-request state: one instance each serves every request.
-_NAME = s.NameSchema()
-_CREATE_MODEL = s.CreateRegisteredModelSchema()
-_RENAME_MODEL = s.RenameRegisteredModelSchema()
-_UPDATE_MODEL = s.UpdateRegisteredModelSchema()
-_SEARCH = s.SearchSchema()
-_LATEST_VERSIONS = s.GetLatestVersionsSchema()
-_SET_MODEL_TAG = s.SetRegisteredModelTagSchema()
-_DELETE_MODEL_TAG = s.DeleteRegisteredModelTagSchema()
-_ALIAS = s.AliasSchema()
-_SET_ALIAS = s.SetAliasSchema()
-_CREATE_VERSION = s.CreateModelVersionSchema()
-_VERSION = s.ModelVersionSchema()
-_UPDATE_VERSION = s.UpdateModelVersionSchema()
-_TRANSITION_STAGE = s.TransitionStageSchema()
-_SET_VERSION_TAG = s.SetModelVersionTagSchema()
-_DELETE_VERSION_TAG = s.DeleteModelVersionTagSchema()
 
 
 # ---------------------------------------------------------------------------------------------
 # wire shapes
-
-
-def _compact(data: Json) -> Json:
-    """Drop ``None`` values and empty lists, as protobuf JSON omits unset fields."""
-    return {k: v for k, v in data.items() if v is not None and v != []}
 
 
 def _tag_list(tags: list[tuple[str, str]]) -> list[Json]:
@@ -51,7 +28,7 @@ def _tag_list(tags: list[tuple[str, str]]) -> list[Json]:
 
 def version_json(version: VersionRecord) -> Json:
     """A ``ModelVersion`` message."""
-    return _compact(
+    return compact(
         {
             "name": version.name,
             "version": str(version.sequence),
@@ -74,7 +51,7 @@ def version_json(version: VersionRecord) -> Json:
 
 def model_json(model: ModelRecord) -> Json:
     """A ``RegisteredModel`` message with its latest version per stage and its aliases."""
-    return _compact(
+    return compact(
         {
             "name": model.name,
             "creation_timestamp": model.creation_timestamp,
@@ -107,87 +84,65 @@ def _tags(items: list[Json] | None) -> list[tuple[t.Any, t.Any]]:
 # registered models
 
 
-def create_registered_model(ctx: ProjectContext) -> Json:
-    data = parse(_CREATE_MODEL)
+def create_registered_model(ctx: ProjectContext, data: Json) -> Json:
     model = registry.create_model(
         ctx, data["name"], tags=_tags(data["tags"]), description=data["description"]
     )
     return _model_response(registry.model_record_of(ctx, model))
 
 
-def get_registered_model(ctx: ProjectContext) -> Json:
-    data = parse(_NAME)
+def get_registered_model(ctx: ProjectContext, data: Json) -> Json:
     return _model_response(registry.model_record(ctx, data["name"]))
 
 
-def rename_registered_model(ctx: ProjectContext) -> Json:
-    data = parse(_RENAME_MODEL)
+def rename_registered_model(ctx: ProjectContext, data: Json) -> Json:
     model = registry.rename_model(ctx, data["name"], data["new_name"])
     return _model_response(registry.model_record_of(ctx, model))
 
 
-def update_registered_model(ctx: ProjectContext) -> Json:
-    data = parse(_UPDATE_MODEL)
+def update_registered_model(ctx: ProjectContext, data: Json) -> Json:
     model = registry.get_model(ctx, data["name"])
     model = registry.update_model(ctx, model, description=data["description"])
     return _model_response(registry.model_record_of(ctx, model))
 
 
-def delete_registered_model(ctx: ProjectContext) -> Json:
-    data = parse(_NAME)
+def delete_registered_model(ctx: ProjectContext, data: Json) -> Json:
     registry.delete_model(ctx, registry.get_model(ctx, data["name"]))
     return {}
 
 
-def search_registered_models(ctx: ProjectContext) -> Json:
-    data = parse(_SEARCH)
-    page = registry.search_model_records(
-        ctx,
-        data["filter"],
-        max_results=data["max_results"],
-        order_by=data["order_by"],
-        page_token=data["page_token"],
-    )
-    return _compact(
-        {
-            "registered_models": [model_json(m) for m in page.models],
-            "next_page_token": page.next_page_token,
-        }
-    )
+def search_registered_models(ctx: ProjectContext, data: Json) -> Json:
+    page = registry.search_model_records(ctx, data["filter"], **paging(data))
+    models = [model_json(m) for m in page.models]
+    return compact({"registered_models": models, "next_page_token": page.next_page_token})
 
 
-def get_latest_versions(ctx: ProjectContext) -> Json:
-    data = parse(_LATEST_VERSIONS)
+def get_latest_versions(ctx: ProjectContext, data: Json) -> Json:
     versions = registry.latest_version_records(ctx, data["name"], data["stages"])
-    return _compact({"model_versions": [version_json(v) for v in versions]})
+    return compact({"model_versions": [version_json(v) for v in versions]})
 
 
-def set_registered_model_tag(ctx: ProjectContext) -> Json:
-    data = parse(_SET_MODEL_TAG)
+def set_registered_model_tag(ctx: ProjectContext, data: Json) -> Json:
     registry.set_model_tag(ctx, data["name"], data["key"], data["value"] or "")
     return {}
 
 
-def delete_registered_model_tag(ctx: ProjectContext) -> Json:
-    data = parse(_DELETE_MODEL_TAG)
+def delete_registered_model_tag(ctx: ProjectContext, data: Json) -> Json:
     registry.delete_model_tag(ctx, data["name"], data["key"])
     return {}
 
 
-def set_alias(ctx: ProjectContext) -> Json:
-    data = parse(_SET_ALIAS)
+def set_alias(ctx: ProjectContext, data: Json) -> Json:
     registry.set_alias(ctx, data["name"], data["alias"], data["version"])
     return {}
 
 
-def delete_alias(ctx: ProjectContext) -> Json:
-    data = parse(_ALIAS)
+def delete_alias(ctx: ProjectContext, data: Json) -> Json:
     registry.delete_alias(ctx, data["name"], data["alias"])
     return {}
 
 
-def get_model_version_by_alias(ctx: ProjectContext) -> Json:
-    data = parse(_ALIAS)
+def get_model_version_by_alias(ctx: ProjectContext, data: Json) -> Json:
     return _version_response(registry.version_record_by_alias(ctx, data["name"], data["alias"]))
 
 
@@ -195,8 +150,7 @@ def get_model_version_by_alias(ctx: ProjectContext) -> Json:
 # model versions
 
 
-def create_model_version(ctx: ProjectContext) -> Json:
-    data = parse(_CREATE_VERSION)
+def create_model_version(ctx: ProjectContext, data: Json) -> Json:
     version = registry.create_version(
         ctx,
         data["name"],
@@ -210,49 +164,33 @@ def create_model_version(ctx: ProjectContext) -> Json:
     return _version_response(registry.version_record_of(ctx, version))
 
 
-def get_model_version(ctx: ProjectContext) -> Json:
-    data = parse(_VERSION)
+def get_model_version(ctx: ProjectContext, data: Json) -> Json:
     return _version_response(registry.version_record(ctx, data["name"], data["version"]))
 
 
-def update_model_version(ctx: ProjectContext) -> Json:
-    data = parse(_UPDATE_VERSION)
+def update_model_version(ctx: ProjectContext, data: Json) -> Json:
     version = registry.update_version(
         ctx, data["name"], data["version"], description=data["description"]
     )
     return _version_response(registry.version_record_of(ctx, version))
 
 
-def delete_model_version(ctx: ProjectContext) -> Json:
-    data = parse(_VERSION)
+def delete_model_version(ctx: ProjectContext, data: Json) -> Json:
     registry.delete_version(ctx, data["name"], data["version"])
     return {}
 
 
-def search_model_versions(ctx: ProjectContext) -> Json:
-    data = parse(_SEARCH)
-    page = registry.search_version_records(
-        ctx,
-        data["filter"],
-        max_results=data["max_results"],
-        order_by=data["order_by"],
-        page_token=data["page_token"],
-    )
-    return _compact(
-        {
-            "model_versions": [version_json(v) for v in page.versions],
-            "next_page_token": page.next_page_token,
-        }
-    )
+def search_model_versions(ctx: ProjectContext, data: Json) -> Json:
+    page = registry.search_version_records(ctx, data["filter"], **paging(data))
+    versions = [version_json(v) for v in page.versions]
+    return compact({"model_versions": versions, "next_page_token": page.next_page_token})
 
 
-def get_model_version_download_uri(ctx: ProjectContext) -> Json:
-    data = parse(_VERSION)
+def get_model_version_download_uri(ctx: ProjectContext, data: Json) -> Json:
     return {"artifact_uri": registry.download_uri(ctx, data["name"], data["version"])}
 
 
-def transition_stage(ctx: ProjectContext) -> Json:
-    data = parse(_TRANSITION_STAGE)
+def transition_stage(ctx: ProjectContext, data: Json) -> Json:
     version = registry.transition_stage(
         ctx,
         data["name"],
@@ -263,13 +201,11 @@ def transition_stage(ctx: ProjectContext) -> Json:
     return _version_response(registry.version_record_of(ctx, version))
 
 
-def set_model_version_tag(ctx: ProjectContext) -> Json:
-    data = parse(_SET_VERSION_TAG)
+def set_model_version_tag(ctx: ProjectContext, data: Json) -> Json:
     registry.set_version_tag(ctx, data["name"], data["version"], data["key"], data["value"] or "")
     return {}
 
 
-def delete_model_version_tag(ctx: ProjectContext) -> Json:
-    data = parse(_DELETE_VERSION_TAG)
+def delete_model_version_tag(ctx: ProjectContext, data: Json) -> Json:
     registry.delete_version_tag(ctx, data["name"], data["version"], data["key"])
     return {}

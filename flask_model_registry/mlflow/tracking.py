@@ -1,7 +1,8 @@
 """MLflow tracking endpoints: experiments, runs, params, metrics, tags, inputs and search.
 
-Each view parses its request with a schema, calls a service and shapes the result as MLflow's
-protobuf JSON (``experiment_id`` as a string, unset fields and empty lists omitted).
+Each view receives its request parsed with its route's schema, calls a service and shapes the
+result as MLflow's protobuf JSON (``experiment_id`` as a string, unset fields and empty lists
+omitted).
 """
 
 from __future__ import annotations
@@ -9,12 +10,11 @@ from __future__ import annotations
 import typing as t
 
 from flask_model_registry.errors import InvalidParameter
-from flask_model_registry.mlflow._wire import parse, wire_float
 from flask_model_registry.models import CandidateMetric, Dataset, Experiment
 from flask_model_registry.pagination import check_max_results
-from flask_model_registry.schemas import mlflow_tracking as s
 from flask_model_registry.services import experiments, runs
 from flask_model_registry.services.context import ProjectContext
+from flask_model_registry.wire import compact, wire_float
 
 Json = dict[str, t.Any]
 
@@ -43,14 +43,9 @@ def _pairs(items: t.Iterable[t.Any]) -> list[Json]:
     return [{"key": item.key, "value": item.value} for item in items]
 
 
-def _compact(data: Json) -> Json:
-    """Drop ``None`` values and empty lists, as protobuf JSON omits unset fields."""
-    return {k: v for k, v in data.items() if v is not None and v != []}
-
-
 def experiment_json(experiment: Experiment) -> Json:
     """An ``Experiment`` message."""
-    return _compact({
+    return compact({
         "experiment_id": str(experiment.iid),
         "name": experiment.name,
         "artifact_location": experiment.artifact_location,
@@ -64,7 +59,7 @@ def experiment_json(experiment: Experiment) -> Json:
 def metric_json(metric: t.Any) -> Json:
     """A ``Metric`` message from a stored point or latest value."""
     value = float("nan") if metric.is_nan else metric.value
-    return _compact({
+    return compact({
         "key": metric.key,
         "value": wire_float(value),
         "timestamp": metric.timestamp,
@@ -77,7 +72,7 @@ def metric_json(metric: t.Any) -> Json:
 
 def run_info_json(run: t.Any) -> Json:
     """A ``RunInfo`` message from a run row or ``Candidate`` with ``experiment_iid``."""
-    return _compact({
+    return compact({
         "run_id": run.run_id,
         "run_uuid": run.run_id,
         "run_name": run.name,
@@ -92,7 +87,7 @@ def run_info_json(run: t.Any) -> Json:
 
 
 def _dataset_json(dataset: Dataset) -> Json:
-    return _compact({
+    return compact({
         "name": dataset.name,
         "digest": dataset.digest,
         "source_type": dataset.source_type,
@@ -106,19 +101,19 @@ def run_json(bundle: runs.RunBundle) -> Json:
     """A ``Run`` message: info, data (latest metrics, params, tags), inputs and outputs."""
     return {
         "info": run_info_json(bundle.run),
-        "data": _compact({
+        "data": compact({
             "metrics": [metric_json(m) for m in bundle.metrics],
             "params": [{"key": key, "value": value} for key, value in bundle.params],
             "tags": [{"key": key, "value": value} for key, value in bundle.tags],
         }),
-        "inputs": _compact({
+        "inputs": compact({
             "dataset_inputs": [
-                _compact({"tags": tags, "dataset": _dataset_json(dataset)})
+                compact({"tags": tags, "dataset": _dataset_json(dataset)})
                 for dataset, tags in bundle.dataset_inputs
             ],
             "model_inputs": [{"model_id": model_id} for model_id in bundle.model_inputs],
         }),
-        "outputs": _compact({
+        "outputs": compact({
             "model_outputs": [
                 {"model_id": model_id, "step": step} for model_id, step in bundle.model_outputs
             ],
@@ -138,8 +133,7 @@ def _tag_pairs(items: t.Iterable[Json]) -> list[tuple[str, str]]:
 # experiments
 
 
-def create_experiment(ctx: ProjectContext) -> Json:
-    data = parse(s.CreateExperimentSchema())
+def create_experiment(ctx: ProjectContext, data: Json) -> Json:
     experiment = experiments.create_experiment(
         ctx,
         data["name"],
@@ -149,19 +143,16 @@ def create_experiment(ctx: ProjectContext) -> Json:
     return {"experiment_id": str(experiment.iid)}
 
 
-def get_experiment(ctx: ProjectContext) -> Json:
-    data = parse(s.ExperimentIdSchema())
+def get_experiment(ctx: ProjectContext, data: Json) -> Json:
     return {"experiment": experiment_json(experiments.get_experiment(ctx, data["experiment_id"]))}
 
 
-def get_experiment_by_name(ctx: ProjectContext) -> Json:
-    data = parse(s.GetExperimentByNameSchema())
+def get_experiment_by_name(ctx: ProjectContext, data: Json) -> Json:
     experiment = experiments.get_experiment_by_name(ctx, data["experiment_name"])
     return {"experiment": experiment_json(experiment)}
 
 
-def search_experiments(ctx: ProjectContext) -> Json:
-    data = parse(s.SearchExperimentsSchema())
+def search_experiments(ctx: ProjectContext, data: Json) -> Json:
     page = experiments.search_experiments(
         ctx,
         max_results=check_max_results(
@@ -172,40 +163,35 @@ def search_experiments(ctx: ProjectContext) -> Json:
         page_token=data["page_token"],
         view_type=data["view_type"],
     )
-    return _compact({
+    return compact({
         "experiments": [experiment_json(e) for e in page.experiments],
         "next_page_token": page.next_page_token,
     })
 
 
-def update_experiment(ctx: ProjectContext) -> Json:
-    data = parse(s.UpdateExperimentSchema())
+def update_experiment(ctx: ProjectContext, data: Json) -> Json:
     experiments.rename_experiment(ctx, data["experiment_id"], data["new_name"])
     return {}
 
 
-def delete_experiment(ctx: ProjectContext) -> Json:
-    data = parse(s.ExperimentIdSchema())
+def delete_experiment(ctx: ProjectContext, data: Json) -> Json:
     experiments.delete_experiment(ctx, data["experiment_id"])
     return {}
 
 
-def restore_experiment(ctx: ProjectContext) -> Json:
-    data = parse(s.ExperimentIdSchema())
+def restore_experiment(ctx: ProjectContext, data: Json) -> Json:
     experiments.restore_experiment(ctx, data["experiment_id"])
     return {}
 
 
-def set_experiment_tag(ctx: ProjectContext) -> Json:
-    data = parse(s.SetExperimentTagSchema())
+def set_experiment_tag(ctx: ProjectContext, data: Json) -> Json:
     experiments.set_experiment_tag(
         ctx, data["experiment_id"], data["key"], data["value"] or ""
     )
     return {}
 
 
-def delete_experiment_tag(ctx: ProjectContext) -> Json:
-    data = parse(s.DeleteExperimentTagSchema())
+def delete_experiment_tag(ctx: ProjectContext, data: Json) -> Json:
     experiments.delete_experiment_tag(ctx, data["experiment_id"], data["key"])
     return {}
 
@@ -214,8 +200,7 @@ def delete_experiment_tag(ctx: ProjectContext) -> Json:
 # runs
 
 
-def create_run(ctx: ProjectContext) -> Json:
-    data = parse(s.CreateRunSchema())
+def create_run(ctx: ProjectContext, data: Json) -> Json:
     bundle = runs.create_run(
         ctx,
         experiment_id=data["experiment_id"],
@@ -227,13 +212,11 @@ def create_run(ctx: ProjectContext) -> Json:
     return {"run": run_json(bundle)}
 
 
-def get_run(ctx: ProjectContext) -> Json:
-    data = parse(s.RunIdSchema())
+def get_run(ctx: ProjectContext, data: Json) -> Json:
     return {"run": run_json(runs.get_run_bundle(ctx, _run_id(data)))}
 
 
-def update_run(ctx: ProjectContext) -> Json:
-    data = parse(s.UpdateRunSchema())
+def update_run(ctx: ProjectContext, data: Json) -> Json:
     run = runs.update_run(
         ctx,
         _run_id(data),
@@ -244,13 +227,13 @@ def update_run(ctx: ProjectContext) -> Json:
     return {"run_info": run_info_json(run)}
 
 
-def delete_run(ctx: ProjectContext) -> Json:
-    runs.delete_run(ctx, parse(s.RequiredRunIdSchema())["run_id"])
+def delete_run(ctx: ProjectContext, data: Json) -> Json:
+    runs.delete_run(ctx, data["run_id"])
     return {}
 
 
-def restore_run(ctx: ProjectContext) -> Json:
-    runs.restore_run(ctx, parse(s.RequiredRunIdSchema())["run_id"])
+def restore_run(ctx: ProjectContext, data: Json) -> Json:
+    runs.restore_run(ctx, data["run_id"])
     return {}
 
 
@@ -267,32 +250,27 @@ def _metric_point(data: Json) -> runs.MetricPoint:
     )
 
 
-def log_metric(ctx: ProjectContext) -> Json:
-    data = parse(s.LogMetricSchema())
+def log_metric(ctx: ProjectContext, data: Json) -> Json:
     runs.log_metric(ctx, _run_id(data), _metric_point(data))
     return {}
 
 
-def log_param(ctx: ProjectContext) -> Json:
-    data = parse(s.LogParamSchema())
+def log_param(ctx: ProjectContext, data: Json) -> Json:
     runs.log_param(ctx, _run_id(data), data["key"], data["value"] or "")
     return {}
 
 
-def set_tag(ctx: ProjectContext) -> Json:
-    data = parse(s.SetTagSchema())
+def set_tag(ctx: ProjectContext, data: Json) -> Json:
     runs.set_tag(ctx, _run_id(data), data["key"], data["value"] or "")
     return {}
 
 
-def delete_tag(ctx: ProjectContext) -> Json:
-    data = parse(s.DeleteTagSchema())
+def delete_tag(ctx: ProjectContext, data: Json) -> Json:
     runs.delete_tag(ctx, data["run_id"], data["key"])
     return {}
 
 
-def log_batch(ctx: ProjectContext) -> Json:
-    data = parse(s.LogBatchSchema())
+def log_batch(ctx: ProjectContext, data: Json) -> Json:
     runs.log_batch(
         ctx,
         data["run_id"],
@@ -303,8 +281,7 @@ def log_batch(ctx: ProjectContext) -> Json:
     return {}
 
 
-def log_inputs(ctx: ProjectContext) -> Json:
-    data = parse(s.LogInputsSchema())
+def log_inputs(ctx: ProjectContext, data: Json) -> Json:
     datasets = [
         runs.DatasetInputData(
             name=item["dataset"]["name"],
@@ -326,15 +303,13 @@ def log_inputs(ctx: ProjectContext) -> Json:
     return {}
 
 
-def log_outputs(ctx: ProjectContext) -> Json:
-    data = parse(s.LogOutputsSchema())
+def log_outputs(ctx: ProjectContext, data: Json) -> Json:
     models = [(model["model_id"], model["step"] or 0) for model in data["models"]]
     runs.log_outputs(ctx, data["run_id"], models)
     return {}
 
 
-def search_runs(ctx: ProjectContext) -> Json:
-    data = parse(s.SearchRunsSchema())
+def search_runs(ctx: ProjectContext, data: Json) -> Json:
     page = runs.search_runs(
         ctx,
         experiment_ids=data["experiment_ids"],
@@ -346,7 +321,7 @@ def search_runs(ctx: ProjectContext) -> Json:
         order_by=data["order_by"],
         page_token=data["page_token"],
     )
-    return _compact({
+    return compact({
         "runs": [run_json(bundle) for bundle in page.runs],
         "next_page_token": page.next_page_token,
     })
@@ -356,8 +331,7 @@ def search_runs(ctx: ProjectContext) -> Json:
 # metric history and server info
 
 
-def get_metric_history(ctx: ProjectContext) -> Json:
-    data = parse(s.GetMetricHistorySchema())
+def get_metric_history(ctx: ProjectContext, data: Json) -> Json:
     max_results = data["max_results"]
     if max_results is not None:
         max_results = check_max_results(max_results, default=None, maximum=METRIC_HISTORY_MAX)
@@ -368,7 +342,7 @@ def get_metric_history(ctx: ProjectContext) -> Json:
         max_results=max_results,
         page_token=data["page_token"],
     )
-    return _compact({
+    return compact({
         "metrics": [metric_json(m) for m in page.metrics],
         "next_page_token": page.next_page_token,
     })
@@ -378,8 +352,7 @@ def _bulk_metric_json(run_id: str, metric: CandidateMetric) -> Json:
     return {**metric_json(metric), "run_id": run_id}
 
 
-def get_metric_history_bulk_interval(ctx: ProjectContext) -> Json:
-    data = parse(s.GetMetricHistoryBulkIntervalSchema())
+def get_metric_history_bulk_interval(ctx: ProjectContext, data: Json) -> Json:
     start, end = data["start_step"], data["end_step"]
     if (start is None) != (end is None):
         raise InvalidParameter(
@@ -403,7 +376,7 @@ def get_metric_history_bulk_interval(ctx: ProjectContext) -> Json:
         start_step=start,
         end_step=end,
     )
-    return _compact({"metrics": [_bulk_metric_json(run_id, m) for run_id, m in points]})
+    return compact({"metrics": [_bulk_metric_json(run_id, m) for run_id, m in points]})
 
 
 def server_info(ctx: ProjectContext) -> Json:

@@ -9,23 +9,14 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 from sqlalchemy.exc import OperationalError
 
 from ..errors import NotFound, PermissionDenied, RegistryError, Unauthenticated
-from ..scope import call_in_project
+from ..routing import register_routes
 from ..state import RegistryState, get_state
-from .routes import ROUTES, PageRoute
+from .routes import ROUTES
 
 __all__ = ["BLUEPRINT_NAME", "make_blueprint"]
 
 BLUEPRINT_NAME = "model_registry_web"
 logger = logging.getLogger("flask_model_registry")
-
-
-def _make_view(route: PageRoute, state: RegistryState) -> t.Callable[..., t.Any]:
-    def endpoint(project_id: int, **kwargs: t.Any) -> t.Any:
-        permission = route.permission_for(request.method)
-        return call_in_project(project_id, permission, route.view, kwargs)
-
-    endpoint.__name__ = route.endpoint
-    return endpoint
 
 
 def _error_page(error: RegistryError) -> t.Any:
@@ -71,15 +62,7 @@ def make_blueprint(state: RegistryState) -> Blueprint:
         static_folder="../static/model_registry",
         static_url_path="/-/static",
     )
-    for route in ROUTES:
-        bp.add_url_rule(route.rule, route.endpoint, _make_view(route, state),
-                        methods=list(route.methods))
-        enforced = (
-            route.write_permission
-            if route.write_permission is not None and "GET" not in route.methods
-            else route.permission
-        )
-        state.endpoint_permissions[f"{BLUEPRINT_NAME}.{route.endpoint}"] = enforced
+    register_routes(bp, ROUTES, state)
     state.endpoint_permissions[f"{BLUEPRINT_NAME}.static"] = None
     bp.url_value_preprocessor(_drop_project_for_static)
     bp.register_error_handler(RegistryError, _error_page)

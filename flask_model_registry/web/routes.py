@@ -1,15 +1,13 @@
-"""The pages' routes: methods, rule, view and the permission a reader (GET) needs."""
+"""The pages' routes: methods, rule, the permission a reader (GET) needs, and the view."""
 
 from __future__ import annotations
 
-import typing as t
-from dataclasses import dataclass
-
 from flask_model_registry.hooks import Permission
+from flask_model_registry.routing import Route, View
 
 from . import views
 
-__all__ = ["ROUTES", "PageRoute"]
+__all__ = ["ROUTES"]
 
 READ_EXP = Permission.READ_MODEL_EXPERIMENTS
 WRITE_EXP = Permission.WRITE_MODEL_EXPERIMENTS
@@ -17,41 +15,27 @@ READ_REG = Permission.READ_MODEL_REGISTRY
 WRITE_REG = Permission.WRITE_MODEL_REGISTRY
 
 
-@dataclass(frozen=True)
-class PageRoute:
-    """A page; ``write_permission`` guards its POST."""
-
-    methods: tuple[str, ...]
-    rule: str
-    endpoint: str
-    view: t.Callable[..., t.Any]
-    permission: Permission
-    write_permission: Permission | None = None
-
-    def permission_for(self, method: str) -> Permission:
-        if method == "POST" and self.write_permission is not None:
-            return self.write_permission
-        return self.permission
+def _page(rule: str, permission: Permission, view: View) -> Route:
+    return Route(("GET",), (rule,), view, permission)
 
 
-GET = ("GET",)
-POST = ("POST",)
+def _form(rule: str, permission: Permission, write_permission: Permission, view: View) -> Route:
+    """A form's target: ``write_permission`` guards its POST."""
+    return Route(("POST",), (rule,), view, permission, write_permission=write_permission)
 
-ROUTES: tuple[PageRoute, ...] = (
-    PageRoute(GET, "/experiments", "experiments", views.experiments, READ_EXP),
-    PageRoute(GET, "/experiments/<int:iid>", "experiment", views.experiment, READ_EXP),
-    PageRoute(POST, "/experiments/<int:iid>/delete", "delete_experiment",
-              views.delete_experiment, READ_EXP, WRITE_EXP),
-    PageRoute(GET, "/candidates/<run_id>", "candidate", views.candidate, READ_EXP),
-    PageRoute(GET, "/candidates/<run_id>/artifacts/<path:path>", "download_artifact",
-              views.download_artifact, READ_EXP),
-    PageRoute(POST, "/candidates/<run_id>/promote", "promote", views.promote, READ_EXP,
-              WRITE_REG),
-    PageRoute(GET, "/compare", "compare", views.compare, READ_EXP),
-    PageRoute(GET, "/models", "models", views.models, READ_REG),
-    PageRoute(GET, "/models/<int:model_id>", "model", views.model, READ_REG),
-    PageRoute(GET, "/models/<int:model_id>/versions/<semver>", "model_version",
-              views.model_version, READ_REG),
-    PageRoute(GET, "/models/<int:model_id>/versions/<semver>/files/<path:path>",
-              "download_version_file", views.download_version_file, READ_REG),
+
+_VERSION = "/models/<int:model_id>/versions/<semver>"
+
+ROUTES: tuple[Route, ...] = (
+    _page("/experiments", READ_EXP, views.experiments),
+    _page("/experiments/<int:iid>", READ_EXP, views.experiment),
+    _form("/experiments/<int:iid>/delete", READ_EXP, WRITE_EXP, views.delete_experiment),
+    _page("/candidates/<run_id>", READ_EXP, views.candidate),
+    _page("/candidates/<run_id>/artifacts/<path:path>", READ_EXP, views.download_artifact),
+    _form("/candidates/<run_id>/promote", READ_EXP, WRITE_REG, views.promote),
+    _page("/compare", READ_EXP, views.compare),
+    _page("/models", READ_REG, views.models),
+    _page("/models/<int:model_id>", READ_REG, views.model),
+    _page(_VERSION, READ_REG, views.model_version),
+    _page(_VERSION + "/files/<path:path>", READ_REG, views.download_version_file),
 )

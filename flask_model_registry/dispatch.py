@@ -1,4 +1,4 @@
-"""Build a :class:`ProjectContext` for the current app and caller."""
+"""Run a view in a project: authorize the caller, then one transaction."""
 
 from __future__ import annotations
 
@@ -7,14 +7,15 @@ import typing as t
 from flask import g
 from sqlalchemy.orm import Session
 
-from .errors import InvalidParameter
 from .hooks import Permission
 from .permissions import authorize
 from .services.context import ProjectContext
 from .sqlite import WRITE_PHASE_KEY
 from .state import get_state
 
-__all__ = ["call_in_project", "make_context", "user_name"]
+__all__ = ["make_context", "run_in_project", "user_name"]
+
+T = t.TypeVar("T")
 
 
 def user_name(user: t.Any) -> str | None:
@@ -41,25 +42,22 @@ def make_context(project_id: int, user: t.Any) -> ProjectContext:
     )
 
 
-def call_in_project(
+def run_in_project(
     project_id: int,
     permission: Permission | None,
-    view: t.Callable[..., t.Any],
-    kwargs: t.Mapping[str, t.Any],
-) -> t.Any:
-    """Authorize, then run ``view(ctx, **kwargs)`` in one transaction: commit or roll back."""
+    call: t.Callable[[ProjectContext], T],
+) -> T:
+    """Authorize, then run ``call(ctx)`` in one transaction: commit or roll back."""
     writing = permission is not None and permission.is_write
     setattr(g, WRITE_PHASE_KEY, False)  # reads (searches sent as POST too) never take the lock
     user = authorize(project_id, permission) if permission is not None else None
-    if any(isinstance(value, str) and "\x00" in value for value in kwargs.values()):
-        raise InvalidParameter("NUL characters are not allowed in URLs.")
     ctx = make_context(project_id, user)
     if writing and ctx.session.get_bind().dialect.name == "sqlite":
         # End the authorization's read transaction; the view's writes take the lock anew.
         ctx.session.commit()
         setattr(g, WRITE_PHASE_KEY, True)
     try:
-        result = view(ctx, **kwargs)
+        result = call(ctx)
         ctx.session.commit()
     except BaseException:
         ctx.session.rollback()
