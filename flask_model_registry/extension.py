@@ -30,8 +30,10 @@ class ModelRegistry:
         def load_user(): ...
 
     :param app: Call :meth:`init_app` on this app right away.
-    :param db: The host's ``flask_sqlalchemy.SQLAlchemy``; by default the one already registered
-        on the app, or a new one the registry owns (SQLite under the instance folder).
+    :param db: The host's ``flask_sqlalchemy.SQLAlchemy``, for every app this registry is
+        initialised on; by default each app's own registered one, or a new one the registry
+        owns (SQLite under the app's instance folder). Per-app state, the database included,
+        lives in ``app.extensions["model_registry"]``, so one object can serve several apps.
     :param options: Defaults for ``MODEL_REGISTRY_*`` keys, by lower-case name without the
         prefix (``artifact_root="/data"``); the app's config wins over them.
     """
@@ -93,21 +95,21 @@ class ModelRegistry:
         app.cli.add_command(model_registry_cli)
 
     def _resolve_db(self, app: Flask) -> SQLAlchemy:
+        """The ``SQLAlchemy`` serving ``app``; kept in the app's state, never on ``self``."""
         if self.db is not None:
             if "sqlalchemy" not in app.extensions:
                 self.db.init_app(app)
             return self.db
         if "sqlalchemy" in app.extensions:
-            self.db = t.cast(SQLAlchemy, app.extensions["sqlalchemy"])
-            return self.db
+            return t.cast(SQLAlchemy, app.extensions["sqlalchemy"])
         os.makedirs(app.instance_path, exist_ok=True)
         app.config.setdefault(
             "SQLALCHEMY_DATABASE_URI",
             "sqlite:///" + os.path.join(app.instance_path, "model_registry.sqlite"),
         )
-        self.db = SQLAlchemy()
-        self.db.init_app(app)
-        return self.db
+        db = SQLAlchemy()
+        db.init_app(app)
+        return db
 
     # Host hooks ------------------------------------------------------------------------------
 
