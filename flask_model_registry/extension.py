@@ -8,7 +8,7 @@ import typing as t
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 
-from . import sqlite
+from .database import sqlite
 from .artifacts import FileInfo, LocalArtifactStore
 from .config import DEFAULTS, ConfigError, load_settings
 from .errors import HookMissing

@@ -12,7 +12,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
-from .db import TABLE_PREFIX, metadata
+from .database import TABLE_PREFIX, metadata
 
 __all__ = ["VERSION_TABLE", "alembic_config", "check", "current", "heads", "include_object",
            "upgrade"]

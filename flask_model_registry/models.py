@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .db import TABLE_PREFIX, Base
+from .database import TABLE_PREFIX, Base
 
 __all__ = [
     "Candidate",

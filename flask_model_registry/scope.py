@@ -11,7 +11,7 @@ from .errors import InvalidParameter
 from .hooks import Permission
 from .permissions import authorize
 from .services.context import ProjectContext
-from .sqlite import WRITE_PHASE_KEY
+from .database.sqlite import WRITE_PHASE_KEY
 from .state import get_state
 
 __all__ = ["call_in_project", "make_context", "user_name"]

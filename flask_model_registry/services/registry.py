@@ -44,7 +44,7 @@ from sqlalchemy.sql import Select
 
 from flask_model_registry import versioning
 from flask_model_registry.artifacts import FileInfo
-from flask_model_registry.db import now_ms
+from flask_model_registry.database import now_ms
 from flask_model_registry.errors import AlreadyExists, InvalidParameter, NotFound
 from flask_model_registry.models import (
     ACTIVE,
