@@ -8,9 +8,9 @@ import typing as t
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 
-from .database import sqlite
 from .artifacts import FileInfo, LocalArtifactStore
 from .config import DEFAULTS, ConfigError, load_settings
+from .database import sqlite
 from .errors import HookMissing
 from .state import EXTENSION_KEY, RegistryState, get_state
 
@@ -63,6 +63,7 @@ class ModelRegistry:
         for key, default in DEFAULTS.items():
             app.config.setdefault(key, self.options.get(key, default))
         settings = load_settings(app.config, app.instance_path)
+        owns_db = self.db is None and "sqlalchemy" not in app.extensions
         db = self._resolve_db(app)
         try:
             os.makedirs(settings.artifact_root, exist_ok=True)
@@ -78,7 +79,9 @@ class ModelRegistry:
         )
         app.extensions[EXTENSION_KEY] = state
         with app.app_context():
-            sqlite.configure_engine(db.engine, busy_timeout=settings.sqlite_busy_timeout)
+            sqlite.configure_engine(
+                db.engine, busy_timeout=settings.sqlite_busy_timeout, owned=owns_db
+            )
 
         from .api import make_blueprint as make_api_blueprint
         from .cli import model_registry_cli

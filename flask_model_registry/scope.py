@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import typing as t
 
-from flask import g
 from sqlalchemy.orm import Session
 
+from .database.sqlite import registry_work, start_writing
 from .errors import InvalidParameter
 from .hooks import Permission
 from .permissions import authorize
 from .services.context import ProjectContext
-from .database.sqlite import WRITE_PHASE_KEY
 from .state import get_state
 
 __all__ = ["call_in_project", "make_context", "user_name"]
@@ -48,8 +47,17 @@ def call_in_project(
     kwargs: t.Mapping[str, t.Any],
 ) -> t.Any:
     """Authorize, then run ``view(ctx, **kwargs)`` in one transaction: commit or roll back."""
+    with registry_work():  # reads (searches sent as POST too) never take SQLite's write lock
+        return _authorize_and_call(project_id, permission, view, kwargs)
+
+
+def _authorize_and_call(
+    project_id: int,
+    permission: Permission | None,
+    view: t.Callable[..., t.Any],
+    kwargs: t.Mapping[str, t.Any],
+) -> t.Any:
     writing = permission is not None and permission.is_write
-    setattr(g, WRITE_PHASE_KEY, False)  # reads (searches sent as POST too) never take the lock
     user = authorize(project_id, permission) if permission is not None else None
     if any(isinstance(value, str) and "\x00" in value for value in kwargs.values()):
         raise InvalidParameter("NUL characters are not allowed in URLs.")
@@ -57,7 +65,7 @@ def call_in_project(
     if writing and ctx.session.get_bind().dialect.name == "sqlite":
         # End the authorization's read transaction; the view's writes take the lock anew.
         ctx.session.commit()
-        setattr(g, WRITE_PHASE_KEY, True)
+        start_writing()
     try:
         result = view(ctx, **kwargs)
         ctx.session.commit()
