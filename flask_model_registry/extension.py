@@ -11,13 +11,16 @@ from flask_sqlalchemy import SQLAlchemy
 from .artifacts import FileInfo, LocalArtifactStore
 from .config import DEFAULTS, ConfigError, load_settings
 from .database import sqlite
-from .errors import HookMissing
+from .hooks import (
+    HostHooks,
+    PackageResolverT,
+    PackageUrlT,
+    ProjectAccessT,
+    UserLoaderT,
+)
 from .state import EXTENSION_KEY, RegistryState, get_state
 
 __all__ = ["ModelRegistry"]
-
-F = t.TypeVar("F", bound=t.Callable[..., t.Any])
-
 
 class ModelRegistry:
     """Add a model registry and an MLflow-compatible tracking API to a Flask app.
@@ -46,10 +49,8 @@ class ModelRegistry:
             raise TypeError(f"Unknown ModelRegistry option(s): {', '.join(sorted(unknown))}.")
         self.db = db
         self.options = {_config_key(name): value for name, value in options.items()}
-        self._user_loader: t.Callable[[], t.Any] | None = None
-        self._project_access: t.Callable[[t.Any, int, str], bool] | None = None
-        self._package_resolver: t.Callable[..., t.Any] | None = None
-        self._package_url: t.Callable[[int, t.Any], str | None] | None = None
+        #: The host's callbacks, filled by the decorators below; the same for every app.
+        self.hooks = HostHooks()
         if app is not None:
             self.init_app(app)
 
@@ -116,71 +117,34 @@ class ModelRegistry:
 
     # Host hooks ------------------------------------------------------------------------------
 
-    def user_loader(self, callback: F) -> F:
+    def user_loader(self, callback: UserLoaderT) -> UserLoaderT:
         """Register ``callback() -> user | None``: who is calling, from the current request."""
-        self._user_loader = callback
+        self.hooks.user_loader = callback
         return callback
 
-    def project_access(self, callback: F) -> F:
+    def project_access(self, callback: ProjectAccessT) -> ProjectAccessT:
         """Register ``callback(user, project_id, permission) -> bool``.
 
-        ``permission`` is one of ``read_model_experiments``, ``write_model_experiments``,
-        ``read_model_registry`` and ``write_model_registry``. This is the only place where
-        membership is decided.
+        ``permission`` is a :class:`~flask_model_registry.Permission` (a ``str`` enum):
+        ``read_model_experiments``, ``write_model_experiments``, ``read_model_registry`` or
+        ``write_model_registry``. This is the only place where membership is decided.
         """
-        self._project_access = callback
+        self.hooks.project_access = callback
         return callback
 
-    def package_resolver(self, callback: F) -> F:
+    def package_resolver(self, callback: PackageResolverT) -> PackageResolverT:
         """Register ``callback(project_id, name, semver, *, deleted=False) -> package_id``.
 
         Called when a model version is created (find or create the host's package and return
         its id) and with ``deleted=True`` when the version is deleted.
         """
-        self._package_resolver = callback
+        self.hooks.package_resolver = callback
         return callback
 
-    def package_url(self, callback: F) -> F:
+    def package_url(self, callback: PackageUrlT) -> PackageUrlT:
         """Register ``callback(project_id, package_id) -> str | None``, a package page's URL."""
-        self._package_url = callback
+        self.hooks.package_page = callback
         return callback
-
-    def _load_user(self) -> t.Any:
-        if self._user_loader is None:
-            raise HookMissing(_missing_hook("user_loader", "def load_user(): ..."))
-        return self._user_loader()
-
-    def _check_access(self, user: t.Any, project_id: int, permission: str) -> bool:
-        if self._project_access is None:
-            raise HookMissing(
-                _missing_hook("project_access", "def can(user, project_id, permission): ...")
-            )
-        return bool(self._project_access(user, project_id, permission))
-
-    def _resolve_package(self, project_id: int, name: str, semver: str) -> t.Any:
-        if self._package_resolver is None:
-            raise HookMissing(
-                _missing_hook(
-                    "package_resolver",
-                    "def resolve(project_id, name, semver, *, deleted=False): ...",
-                )
-            )
-        return self._package_resolver(project_id, name, semver)
-
-    def _forget_package(self, project_id: int, name: str, semver: str) -> None:
-        if self._package_resolver is None:
-            raise HookMissing(
-                _missing_hook(
-                    "package_resolver",
-                    "def resolve(project_id, name, semver, *, deleted=False): ...",
-                )
-            )
-        self._package_resolver(project_id, name, semver, deleted=True)
-
-    def _package_link(self, project_id: int, package_id: t.Any) -> str | None:
-        if self._package_url is None or package_id is None:
-            return None
-        return self._package_url(project_id, package_id)
 
     # Host-facing helpers ----------------------------------------------------------------------
 
@@ -200,10 +164,3 @@ class ModelRegistry:
 
 def _config_key(option: str) -> str:
     return "MODEL_REGISTRY_" + option.upper()
-
-
-def _missing_hook(name: str, example: str) -> str:
-    return (
-        f"No {name} hook is registered on the ModelRegistry. Add one with"
-        f" '@registry.{name}' on a function such as '{example}'."
-    )

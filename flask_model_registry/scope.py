@@ -36,7 +36,7 @@ def make_context(project_id: int, user: t.Any) -> ProjectContext:
         user_name=user_name(user),
         artifacts=state.artifact_store,
         settings=state.settings,
-        packages=state.registry,
+        packages=state.registry.hooks,
     )
 
 

@@ -12,7 +12,8 @@ from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import event, text
 
-from flask_model_registry import ModelRegistry
+from flask_model_registry import ModelRegistry, Permission
+from flask_model_registry.errors import HookMissing
 from flask_model_registry.state import get_state
 
 MLFLOW = "/api/v4/projects/1/ml/mlflow/api/2.0/mlflow/"
@@ -279,3 +280,48 @@ def test_registry_writes_queue_on_a_shared_engine_without_wal(tmp_path: pathlib.
         thread.join(timeout=120)
     assert failures == []
     assert len(experiment_names(host.app)) == 1 + 8 * 4
+
+
+# -------------------------------------------------------------------------------------------
+# the host hooks
+
+
+def test_project_access_receives_the_permission_member(tmp_path: pathlib.Path) -> None:
+    registry = ModelRegistry()
+    asked: list[t.Any] = []
+    registry.user_loader(lambda: "someone")
+
+    @registry.project_access
+    def can(user: t.Any, project_id: int, permission: Permission) -> bool:
+        asked.append(permission)
+        return True
+
+    app = host_app(tmp_path)
+    registry.init_app(app)
+    upgraded(app, registry)
+    create_experiment(app, "e")
+    assert asked == [Permission.WRITE_MODEL_EXPERIMENTS]
+    assert type(asked[0]) is Permission
+
+
+def test_host_hooks_answer_through_public_methods() -> None:
+    hooks = ModelRegistry().hooks
+    with pytest.raises(HookMissing, match=r"@registry\.project_access"):
+        hooks.allows(None, 1, Permission.READ_MODEL_REGISTRY)
+    with pytest.raises(HookMissing, match=r"@registry\.package_resolver"):
+        hooks.forget_package(1, "fraud", "1.0.0")
+    assert hooks.package_url(1, 7) is None  # optional hook
+
+    calls: list[tuple[t.Any, ...]] = []
+
+    def resolve(project_id: int, name: str, semver: str, *, deleted: bool = False) -> int:
+        calls.append((project_id, name, semver, deleted))
+        return 7
+
+    hooks.package_resolver = resolve
+    hooks.package_page = lambda project_id, package_id: f"/p/{project_id}/{package_id}"
+    assert hooks.resolve_package(1, "fraud", "1.0.0") == 7
+    hooks.forget_package(1, "fraud", "1.0.0")
+    assert calls == [(1, "fraud", "1.0.0", False), (1, "fraud", "1.0.0", True)]
+    assert hooks.package_url(1, 7) == "/p/1/7"
+    assert hooks.package_url(1, None) is None

@@ -134,7 +134,7 @@ def test_missing_project_access_names_the_decorator(tmp_path: t.Any) -> None:
 def test_missing_package_resolver_names_the_decorator(tmp_path: t.Any) -> None:
     registry = ModelRegistry()
     with pytest.raises(HookMissing, match=r"@registry\.package_resolver"):
-        registry._resolve_package(1, "fraud", "1.0.0")
+        registry.hooks.resolve_package(1, "fraud", "1.0.0")
 
 
 def test_hook_decorators_return_the_function(tmp_path: t.Any) -> None:
@@ -144,7 +144,7 @@ def test_hook_decorators_return_the_function(tmp_path: t.Any) -> None:
         return None
 
     assert registry.user_loader(load) is load
-    assert registry._load_user() is None
+    assert registry.hooks.load_user() is None
 
 
 def test_cli_group_is_registered(tmp_path: t.Any) -> None:

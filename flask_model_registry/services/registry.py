@@ -604,7 +604,7 @@ def _relink_packages(ctx: ProjectContext, model: Model, old_name: str) -> None:
         )
     ).all()
     for version in versions:
-        ctx.packages._forget_package(ctx.project_id, old_name, version.semver)
+        ctx.packages.forget_package(ctx.project_id, old_name, version.semver)
         version.package_id = _package_id(ctx, model.name, version.semver)
 
 
@@ -1555,7 +1555,7 @@ def _next_sequence(ctx: ProjectContext, model: Model, now: int) -> int:
 
 
 def _package_id(ctx: ProjectContext, name: str, semver: str) -> str | None:
-    package = ctx.packages._resolve_package(ctx.project_id, name, semver)
+    package = ctx.packages.resolve_package(ctx.project_id, name, semver)
     return None if package is None else str(package)
 
 
@@ -1738,7 +1738,7 @@ def update_version(
 
 def _forget(ctx: ProjectContext, model: Model, version: ModelVersion) -> None:
     if version.package_id is not None:
-        ctx.packages._forget_package(ctx.project_id, model.name, version.semver)
+        ctx.packages.forget_package(ctx.project_id, model.name, version.semver)
 
 
 def delete_version(ctx: ProjectContext, name: str, version: t.Any) -> None:
