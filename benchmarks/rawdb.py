@@ -68,7 +68,7 @@ def _merge(runs: list[Rows]) -> Rows:
 
 def _create_schema(url: str) -> None:
     import flask_model_registry.models  # noqa: F401 - registers the tables on the metadata
-    from flask_model_registry.db import metadata
+    from flask_model_registry.database import metadata
 
     engine = create_engine(url)
     try:

@@ -57,10 +57,12 @@ def create_app(
 
     from . import auth, views
     from .cli import register_cli
-    from .models import db
+    from .models import configure_sqlite, db
     from .registry import registry
 
     db.init_app(app)
+    with app.app_context():
+        configure_sqlite(db.engine)
     registry.init_app(app)
 
     app.register_blueprint(auth.bp)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import and_, bindparam, select
+
+from flask_model_registry import Permission
 
 from .auth import Caller
 from .models import ROLES, Membership, Project, User, db
@@ -14,10 +14,10 @@ __all__ = ["REQUIRED_ROLE", "can_view_project", "project_access", "role_in", "vi
 #: The weakest role that holds each registry permission. Reading needs reporter, writing
 #: developer; a guest sees nothing of the ML data of a private project.
 REQUIRED_ROLE: dict[str, str] = {
-    "read_model_experiments": "reporter",
-    "read_model_registry": "reporter",
-    "write_model_experiments": "developer",
-    "write_model_registry": "developer",
+    Permission.READ_MODEL_EXPERIMENTS: "reporter",
+    Permission.READ_MODEL_REGISTRY: "reporter",
+    Permission.WRITE_MODEL_EXPERIMENTS: "developer",
+    Permission.WRITE_MODEL_REGISTRY: "developer",
 }
 
 _RANK = {role: rank for rank, role in enumerate(ROLES)}
@@ -47,14 +47,15 @@ def role_in(user: AnyUser | None, project_id: int) -> str | None:
     ).scalar_one_or_none()
 
 
-def project_access(user: AnyUser | None, project_id: int, permission: Any) -> bool:
+def project_access(user: AnyUser | None, project_id: int, permission: str) -> bool:
     """Whether ``user`` (``None`` when anonymous) holds ``permission`` in ``project_id``.
+
+    The registry passes a :class:`~flask_model_registry.Permission`, which is a ``str``.
 
     Members hold a permission when their role is at least the one :data:`REQUIRED_ROLE`
     names. Everyone, even anonymous callers, may read a public project; writing always
     needs a developer or higher. Unknown projects and unknown permissions are refused.
     """
-    permission = str(getattr(permission, "value", permission))
     required = REQUIRED_ROLE.get(permission)
     if required is None:
         return False
@@ -78,7 +79,7 @@ def _visibility_and_role(user: AnyUser | None, project_id: int) -> tuple[str, st
 
 def can_view_project(user: User | None, project: Project) -> bool:
     """Whether the host's project pages show ``project`` to ``user`` (reporter+ or public)."""
-    return project_access(user, project.id, "read_model_registry")
+    return project_access(user, project.id, Permission.READ_MODEL_REGISTRY)
 
 
 def visible_projects(user: User | None) -> list[Project]:

@@ -9,18 +9,20 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import (
     CheckConstraint,
     DateTime,
+    Engine,
     ForeignKey,
     Integer,
     MetaData,
     String,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -35,6 +37,7 @@ __all__ = [
     "PersonalAccessToken",
     "Project",
     "User",
+    "configure_sqlite",
     "db",
     "hash_token",
     "utcnow",
@@ -69,6 +72,22 @@ if TYPE_CHECKING:  # db.Model is built at runtime; to a type checker it is Base
     Model = Base
 else:
     Model = db.Model
+
+
+def configure_sqlite(engine: Engine) -> None:
+    """This host's SQLite settings: WAL so that readers never wait for a writer, foreign keys,
+    and a 30 s busy timeout. The registry leaves a shared engine's settings to its host."""
+    if engine.dialect.name != "sqlite":
+        return
+    memory = engine.url.database in (None, "", ":memory:")
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        if not memory:
+            dbapi_connection.execute("PRAGMA journal_mode=WAL")
+            dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+        dbapi_connection.execute("PRAGMA foreign_keys=ON")
+        dbapi_connection.execute("PRAGMA busy_timeout=30000")
 
 
 def utcnow() -> dt.datetime:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import typing as t
 
-from flask import g
 from sqlalchemy.orm import Session
 
+from .database.sqlite import registry_work, start_writing
 from .hooks import Permission
 from .permissions import authorize
 from .services.context import ProjectContext
-from .sqlite import WRITE_PHASE_KEY
 from .state import get_state
 
 __all__ = ["make_context", "run_in_project", "user_name"]
@@ -38,7 +37,7 @@ def make_context(project_id: int, user: t.Any) -> ProjectContext:
         user_name=user_name(user),
         artifacts=state.artifact_store,
         settings=state.settings,
-        packages=state.registry,
+        packages=state.registry.hooks,
     )
 
 
@@ -48,14 +47,20 @@ def run_in_project(
     call: t.Callable[[ProjectContext], T],
 ) -> T:
     """Authorize, then run ``call(ctx)`` in one transaction: commit or roll back."""
+    with registry_work():  # reads (searches sent as POST too) never take SQLite's write lock
+        return _authorize_and_call(project_id, permission, call)
+
+
+def _authorize_and_call(
+    project_id: int, permission: Permission | None, call: t.Callable[[ProjectContext], T]
+) -> T:
     writing = permission is not None and permission.is_write
-    setattr(g, WRITE_PHASE_KEY, False)  # reads (searches sent as POST too) never take the lock
     user = authorize(project_id, permission) if permission is not None else None
     ctx = make_context(project_id, user)
     if writing and ctx.session.get_bind().dialect.name == "sqlite":
         # End the authorization's read transaction; the view's writes take the lock anew.
         ctx.session.commit()
-        setattr(g, WRITE_PHASE_KEY, True)
+        start_writing()
     try:
         result = call(ctx)
         ctx.session.commit()

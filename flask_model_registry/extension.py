@@ -8,16 +8,19 @@ import typing as t
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 
-from . import sqlite
 from .artifacts import FileInfo, LocalArtifactStore
 from .config import DEFAULTS, ConfigError, load_settings
-from .errors import HookMissing
+from .database import sqlite
+from .hooks import (
+    HostHooks,
+    PackageResolverT,
+    PackageUrlT,
+    ProjectAccessT,
+    UserLoaderT,
+)
 from .state import EXTENSION_KEY, RegistryState, get_state
 
 __all__ = ["ModelRegistry"]
-
-F = t.TypeVar("F", bound=t.Callable[..., t.Any])
-
 
 class ModelRegistry:
     """Add a model registry and an MLflow-compatible tracking API to a Flask app.
@@ -30,8 +33,10 @@ class ModelRegistry:
         def load_user(): ...
 
     :param app: Call :meth:`init_app` on this app right away.
-    :param db: The host's ``flask_sqlalchemy.SQLAlchemy``; by default the one already registered
-        on the app, or a new one the registry owns (SQLite under the instance folder).
+    :param db: The host's ``flask_sqlalchemy.SQLAlchemy``, for every app this registry is
+        initialised on; by default each app's own registered one, or a new one the registry
+        owns (SQLite under the app's instance folder). Per-app state, the database included,
+        lives in ``app.extensions["model_registry"]``, so one object can serve several apps.
     :param options: Defaults for ``MODEL_REGISTRY_*`` keys, by lower-case name without the
         prefix (``artifact_root="/data"``); the app's config wins over them.
     """
@@ -44,10 +49,8 @@ class ModelRegistry:
             raise TypeError(f"Unknown ModelRegistry option(s): {', '.join(sorted(unknown))}.")
         self.db = db
         self.options = {_config_key(name): value for name, value in options.items()}
-        self._user_loader: t.Callable[[], t.Any] | None = None
-        self._project_access: t.Callable[[t.Any, int, str], bool] | None = None
-        self._package_resolver: t.Callable[..., t.Any] | None = None
-        self._package_url: t.Callable[[int, t.Any], str | None] | None = None
+        #: The host's callbacks, filled by the decorators below; the same for every app.
+        self.hooks = HostHooks()
         if app is not None:
             self.init_app(app)
 
@@ -61,6 +64,7 @@ class ModelRegistry:
         for key, default in DEFAULTS.items():
             app.config.setdefault(key, self.options.get(key, default))
         settings = load_settings(app.config, app.instance_path)
+        owns_db = self.db is None and "sqlalchemy" not in app.extensions
         db = self._resolve_db(app)
         try:
             os.makedirs(settings.artifact_root, exist_ok=True)
@@ -76,7 +80,9 @@ class ModelRegistry:
         )
         app.extensions[EXTENSION_KEY] = state
         with app.app_context():
-            sqlite.configure_engine(db.engine, busy_timeout=settings.sqlite_busy_timeout)
+            sqlite.configure_engine(
+                db.engine, busy_timeout=settings.sqlite_busy_timeout, owned=owns_db
+            )
 
         from .api import make_blueprint as make_api_blueprint
         from .cli import model_registry_cli
@@ -93,89 +99,52 @@ class ModelRegistry:
         app.cli.add_command(model_registry_cli)
 
     def _resolve_db(self, app: Flask) -> SQLAlchemy:
+        """The ``SQLAlchemy`` serving ``app``; kept in the app's state, never on ``self``."""
         if self.db is not None:
             if "sqlalchemy" not in app.extensions:
                 self.db.init_app(app)
             return self.db
         if "sqlalchemy" in app.extensions:
-            self.db = t.cast(SQLAlchemy, app.extensions["sqlalchemy"])
-            return self.db
+            return t.cast(SQLAlchemy, app.extensions["sqlalchemy"])
         os.makedirs(app.instance_path, exist_ok=True)
         app.config.setdefault(
             "SQLALCHEMY_DATABASE_URI",
             "sqlite:///" + os.path.join(app.instance_path, "model_registry.sqlite"),
         )
-        self.db = SQLAlchemy()
-        self.db.init_app(app)
-        return self.db
+        db = SQLAlchemy()
+        db.init_app(app)
+        return db
 
     # Host hooks ------------------------------------------------------------------------------
 
-    def user_loader(self, callback: F) -> F:
+    def user_loader(self, callback: UserLoaderT) -> UserLoaderT:
         """Register ``callback() -> user | None``: who is calling, from the current request."""
-        self._user_loader = callback
+        self.hooks.user_loader = callback
         return callback
 
-    def project_access(self, callback: F) -> F:
+    def project_access(self, callback: ProjectAccessT) -> ProjectAccessT:
         """Register ``callback(user, project_id, permission) -> bool``.
 
-        ``permission`` is one of ``read_model_experiments``, ``write_model_experiments``,
-        ``read_model_registry`` and ``write_model_registry``. This is the only place where
-        membership is decided.
+        ``permission`` is a :class:`~flask_model_registry.Permission` (a ``str`` enum):
+        ``read_model_experiments``, ``write_model_experiments``, ``read_model_registry`` or
+        ``write_model_registry``. This is the only place where membership is decided.
         """
-        self._project_access = callback
+        self.hooks.project_access = callback
         return callback
 
-    def package_resolver(self, callback: F) -> F:
+    def package_resolver(self, callback: PackageResolverT) -> PackageResolverT:
         """Register ``callback(project_id, name, semver, *, deleted=False) -> package_id``.
 
         Called when a model version is created (find or create the host's package and return
         its id) and with ``deleted=True`` when the version is deleted.
         """
-        self._package_resolver = callback
+        self.hooks.package_resolver = callback
         return callback
 
-    def package_url(self, callback: F) -> F:
+    def package_url(self, callback: PackageUrlT) -> PackageUrlT:
         """Register ``callback(project_id, package_id) -> str | None``, a package page's URL."""
-        self._package_url = callback
+        self.hooks.package_page = callback
         return callback
-
-    def _load_user(self) -> t.Any:
-        if self._user_loader is None:
-            raise HookMissing(_missing_hook("user_loader", "def load_user(): ..."))
-        return self._user_loader()
-
-    def _check_access(self, user: t.Any, project_id: int, permission: str) -> bool:
-        if self._project_access is None:
-            raise HookMissing(
-                _missing_hook("project_access", "def can(user, project_id, permission): ...")
-            )
-        return bool(self._project_access(user, project_id, permission))
-
-    def _resolve_package(self, project_id: int, name: str, semver: str) -> t.Any:
-        if self._package_resolver is None:
-            raise HookMissing(
-                _missing_hook(
-                    "package_resolver",
-                    "def resolve(project_id, name, semver, *, deleted=False): ...",
-                )
-            )
-        return self._package_resolver(project_id, name, semver)
-
-    def _forget_package(self, project_id: int, name: str, semver: str) -> None:
-        if self._package_resolver is None:
-            raise HookMissing(
-                _missing_hook(
-                    "package_resolver",
-                    "def resolve(project_id, name, semver, *, deleted=False): ...",
-                )
-            )
-        self._package_resolver(project_id, name, semver, deleted=True)
-
-    def _package_link(self, project_id: int, package_id: t.Any) -> str | None:
-        if self._package_url is None or package_id is None:
-            return None
-        return self._package_url(project_id, package_id)
 
     # Host-facing helpers ----------------------------------------------------------------------
 
@@ -195,10 +164,3 @@ class ModelRegistry:
 
 def _config_key(option: str) -> str:
     return "MODEL_REGISTRY_" + option.upper()
-
-
-def _missing_hook(name: str, example: str) -> str:
-    return (
-        f"No {name} hook is registered on the ModelRegistry. Add one with"
-        f" '@registry.{name}' on a function such as '{example}'."
-    )

@@ -5,11 +5,19 @@ from __future__ import annotations
 import enum
 import typing as t
 
+from .errors import HookMissing
+
 __all__ = [
+    "HostHooks",
     "PackageResolver",
+    "PackageResolverT",
+    "PackageUrl",
+    "PackageUrlT",
     "Permission",
     "ProjectAccess",
+    "ProjectAccessT",
     "UserLoader",
+    "UserLoaderT",
 ]
 
 
@@ -39,10 +47,11 @@ class UserLoader(t.Protocol):
 class ProjectAccess(t.Protocol):
     """Return whether ``user`` (possibly ``None``) has ``permission`` in ``project_id``.
 
-    A ``write_*`` permission must imply its ``read_*`` counterpart.
+    ``permission`` is a :class:`Permission`, which is also its ``str`` value. A ``write_*``
+    permission must imply its ``read_*`` counterpart.
     """
 
-    def __call__(self, user: t.Any, project_id: int, permission: str) -> bool: ...
+    def __call__(self, user: t.Any, project_id: int, permission: Permission) -> bool: ...
 
 
 class PackageResolver(t.Protocol):
@@ -58,5 +67,72 @@ class PackageResolver(t.Protocol):
     ) -> t.Any: ...
 
 
-#: Optional fourth hook: the host URL of a package page, for the web pages.
-PackageUrl = t.Callable[[int, t.Any], "str | None"]
+class PackageUrl(t.Protocol):
+    """Optional: the host URL of a package page, linked from the web pages, or ``None``."""
+
+    def __call__(self, project_id: int, package_id: t.Any) -> str | None: ...
+
+
+UserLoaderT = t.TypeVar("UserLoaderT", bound=UserLoader)
+ProjectAccessT = t.TypeVar("ProjectAccessT", bound=ProjectAccess)
+PackageResolverT = t.TypeVar("PackageResolverT", bound=PackageResolver)
+PackageUrlT = t.TypeVar("PackageUrlT", bound=PackageUrl)
+
+
+class HostHooks:
+    """The host's registered callbacks, asked through methods that name what they answer.
+
+    Each method raises :class:`~flask_model_registry.errors.HookMissing`, naming the decorator
+    to use, when its hook is required and not registered.
+    """
+
+    def __init__(self) -> None:
+        self.user_loader: UserLoader | None = None
+        self.project_access: ProjectAccess | None = None
+        self.package_resolver: PackageResolver | None = None
+        self.package_page: PackageUrl | None = None
+
+    def load_user(self) -> t.Any:
+        """The calling user, or ``None`` when anonymous."""
+        if self.user_loader is None:
+            raise HookMissing(_missing("user_loader", "def load_user(): ..."))
+        return self.user_loader()
+
+    def allows(self, user: t.Any, project_id: int, permission: Permission) -> bool:
+        """Whether ``user`` holds ``permission`` in ``project_id``."""
+        if self.project_access is None:
+            raise HookMissing(
+                _missing("project_access", "def can(user, project_id, permission): ...")
+            )
+        return bool(self.project_access(user, project_id, permission))
+
+    def resolve_package(self, project_id: int, name: str, semver: str) -> t.Any:
+        """The id of the host package of a new model version, found or created."""
+        return self._resolver()(project_id, name, semver)
+
+    def forget_package(self, project_id: int, name: str, semver: str) -> None:
+        """Tell the host that the model version ``name`` ``semver`` is gone."""
+        self._resolver()(project_id, name, semver, deleted=True)
+
+    def package_url(self, project_id: int, package_id: t.Any) -> str | None:
+        """The host page of a package, when the host links them and the version has one."""
+        if self.package_page is None or package_id is None:
+            return None
+        return self.package_page(project_id, package_id)
+
+    def _resolver(self) -> PackageResolver:
+        if self.package_resolver is None:
+            raise HookMissing(
+                _missing(
+                    "package_resolver",
+                    "def resolve(project_id, name, semver, *, deleted=False): ...",
+                )
+            )
+        return self.package_resolver
+
+
+def _missing(name: str, example: str) -> str:
+    return (
+        f"No {name} hook is registered on the ModelRegistry. Add one with"
+        f" '@registry.{name}' on a function such as '{example}'."
+    )

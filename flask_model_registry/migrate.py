@@ -12,7 +12,8 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
-from .db import TABLE_PREFIX, metadata
+from .database import TABLE_PREFIX, metadata
+from .database.sqlite import registry_work
 
 __all__ = ["VERSION_TABLE", "alembic_config", "check", "current", "heads", "include_object",
            "upgrade"]
@@ -41,13 +42,13 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Upgrade the registry's tables to ``revision``."""
-    with engine.begin() as connection:
+    with registry_work(), engine.begin() as connection:
         command.upgrade(alembic_config(connection), revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
     """Downgrade the registry's tables to ``revision``."""
-    with engine.begin() as connection:
+    with registry_work(), engine.begin() as connection:
         command.downgrade(alembic_config(connection), revision)
 
 

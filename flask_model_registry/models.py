@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .db import TABLE_PREFIX, Base
+from .database import TABLE_PREFIX, Base
 
 __all__ = [
     "Candidate",
@@ -54,6 +54,14 @@ def _t(name: str) -> str:
     return TABLE_PREFIX + name
 
 
+class KeyValue:
+    """Columns of a parent's params or tags: ``key``, after the parent's id in the primary key
+    (mixin columns follow the class's own), and a text ``value``."""
+
+    key: Mapped[str] = mapped_column(String(250), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
 class Experiment(Base):
     """An MLflow experiment; ``iid`` is its per-project number, MLflow's ``experiment_id``."""
 
@@ -82,14 +90,12 @@ class Experiment(Base):
     model: Mapped[Model | None] = relationship(back_populates="default_experiment")
 
 
-class ExperimentTag(Base):
+class ExperimentTag(KeyValue, Base):
     __tablename__ = _t("experiment_tags")
 
     experiment_id: Mapped[int] = mapped_column(
         ForeignKey(_t("experiments.id"), ondelete="CASCADE"), primary_key=True
     )
-    key: Mapped[str] = mapped_column(String(250), primary_key=True)
-    value: Mapped[str] = mapped_column(Text)
 
 
 class Candidate(Base):
@@ -128,14 +134,12 @@ class Candidate(Base):
     )
 
 
-class CandidateParam(Base):
+class CandidateParam(KeyValue, Base):
     __tablename__ = _t("candidate_params")
 
     candidate_id: Mapped[int] = mapped_column(
         ForeignKey(_t("candidates.id"), ondelete="CASCADE"), primary_key=True
     )
-    key: Mapped[str] = mapped_column(String(250), primary_key=True)
-    value: Mapped[str] = mapped_column(Text)
 
 
 class CandidateMetric(Base):
@@ -176,7 +180,7 @@ class CandidateLatestMetric(Base):
     dataset_digest: Mapped[str | None] = mapped_column(String(36))
 
 
-class CandidateMetadata(Base):
+class CandidateMetadata(KeyValue, Base):
     """A run tag."""
 
     __tablename__ = _t("candidate_metadata")
@@ -184,8 +188,6 @@ class CandidateMetadata(Base):
     candidate_id: Mapped[int] = mapped_column(
         ForeignKey(_t("candidates.id"), ondelete="CASCADE"), primary_key=True
     )
-    key: Mapped[str] = mapped_column(String(250), primary_key=True)
-    value: Mapped[str] = mapped_column(Text)
 
 
 class Dataset(Base):
@@ -271,24 +273,20 @@ class LoggedModel(Base):
     )
 
 
-class LoggedModelParam(Base):
+class LoggedModelParam(KeyValue, Base):
     __tablename__ = _t("logged_model_params")
 
     logged_model_id: Mapped[int] = mapped_column(
         ForeignKey(_t("logged_models.id"), ondelete="CASCADE"), primary_key=True
     )
-    key: Mapped[str] = mapped_column(String(250), primary_key=True)
-    value: Mapped[str] = mapped_column(Text)
 
 
-class LoggedModelTag(Base):
+class LoggedModelTag(KeyValue, Base):
     __tablename__ = _t("logged_model_tags")
 
     logged_model_id: Mapped[int] = mapped_column(
         ForeignKey(_t("logged_models.id"), ondelete="CASCADE"), primary_key=True
     )
-    key: Mapped[str] = mapped_column(String(250), primary_key=True)
-    value: Mapped[str] = mapped_column(Text)
 
 
 class LoggedModelMetric(Base):
@@ -337,7 +335,7 @@ class Model(Base):
     )
 
 
-class ModelTag(Base):
+class ModelTag(KeyValue, Base):
     __tablename__ = _t("model_tags")
 
     model_id: Mapped[int] = mapped_column(
@@ -345,7 +343,6 @@ class ModelTag(Base):
     )
     # Indexed on its own for searches that look for a tag across models (prompts, tags.x).
     key: Mapped[str] = mapped_column(String(250), primary_key=True, index=True)
-    value: Mapped[str] = mapped_column(Text)
 
 
 class ModelVersion(Base):
@@ -393,14 +390,13 @@ class ModelVersion(Base):
     )
 
 
-class ModelVersionTag(Base):
+class ModelVersionTag(KeyValue, Base):
     __tablename__ = _t("model_version_tags")
 
     version_id: Mapped[int] = mapped_column(
         ForeignKey(_t("model_versions.id"), ondelete="CASCADE"), primary_key=True
     )
     key: Mapped[str] = mapped_column(String(250), primary_key=True, index=True)
-    value: Mapped[str] = mapped_column(Text)
 
 
 class ModelAlias(Base):

@@ -21,7 +21,7 @@ _ACCESS_KEY = "_model_registry_access"
 def current_user() -> t.Any:
     """The calling user, loaded once per request through the host's ``user_loader``."""
     if _USER_KEY not in g:
-        setattr(g, _USER_KEY, get_state().registry._load_user())
+        setattr(g, _USER_KEY, get_state().registry.hooks.load_user())
     return getattr(g, _USER_KEY)
 
 
@@ -30,8 +30,8 @@ def is_allowed(project_id: int, permission: Permission) -> bool:
     cache: dict[tuple[int, Permission], bool] = g.setdefault(_ACCESS_KEY, {})
     key = (project_id, permission)
     if key not in cache:
-        registry = get_state().registry
-        cache[key] = bool(registry._check_access(current_user(), project_id, permission.value))
+        hooks = get_state().registry.hooks
+        cache[key] = hooks.allows(current_user(), project_id, permission)
     return cache[key]
 
 

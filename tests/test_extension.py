@@ -33,10 +33,8 @@ def test_state_lives_in_app_extensions(tmp_path: t.Any) -> None:
 def test_one_registry_serves_two_apps(tmp_path: t.Any) -> None:
     registry = ModelRegistry()
     first, second = make_app(tmp_path / "a"), make_app(tmp_path / "b")
-    registry.db = None
     registry.init_app(first)
-    other = ModelRegistry()
-    other.init_app(second)
+    registry.init_app(second)
     assert get_state(first).settings.artifact_root != get_state(second).settings.artifact_root
 
 
@@ -93,16 +91,17 @@ def test_reuses_the_hosts_db(tmp_path: t.Any) -> None:
     db = SQLAlchemy()
     db.init_app(app)
     registry = ModelRegistry(app)
-    assert registry.db is db
+    assert registry.db is None  # the host's db belongs to the app, not to the registry object
     assert get_state(app).db is db
 
 
 def test_owns_an_sqlite_engine_in_wal_mode_when_the_host_has_none(tmp_path: t.Any) -> None:
     app = make_app(tmp_path)
-    registry = ModelRegistry(app)
-    assert registry.db is not None
+    ModelRegistry(app)
+    db = get_state(app).db
+    assert db is not None
     with app.app_context():
-        with registry.db.engine.connect() as connection:
+        with db.engine.connect() as connection:
             mode = connection.execute(text("PRAGMA journal_mode")).scalar()
             timeout = connection.execute(text("PRAGMA busy_timeout")).scalar()
             foreign_keys = connection.execute(text("PRAGMA foreign_keys")).scalar()
@@ -135,7 +134,7 @@ def test_missing_project_access_names_the_decorator(tmp_path: t.Any) -> None:
 def test_missing_package_resolver_names_the_decorator(tmp_path: t.Any) -> None:
     registry = ModelRegistry()
     with pytest.raises(HookMissing, match=r"@registry\.package_resolver"):
-        registry._resolve_package(1, "fraud", "1.0.0")
+        registry.hooks.resolve_package(1, "fraud", "1.0.0")
 
 
 def test_hook_decorators_return_the_function(tmp_path: t.Any) -> None:
@@ -145,7 +144,7 @@ def test_hook_decorators_return_the_function(tmp_path: t.Any) -> None:
         return None
 
     assert registry.user_loader(load) is load
-    assert registry._load_user() is None
+    assert registry.hooks.load_user() is None
 
 
 def test_cli_group_is_registered(tmp_path: t.Any) -> None:

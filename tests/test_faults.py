@@ -289,7 +289,7 @@ def test_failure_after_copy_removes_the_copied_files(
     def broken_resolver(*args: t.Any, **kwargs: t.Any) -> t.Any:
         raise RuntimeError("package service down")
 
-    monkeypatch.setattr(registry, "_package_resolver", broken_resolver)
+    monkeypatch.setattr(registry.hooks, "package_resolver", broken_resolver)
     response = _api(client, project, "POST", "model-versions/create", {
         "name": "fragile",
         "source": info["artifact_uri"] + "/model",

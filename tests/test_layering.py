@@ -38,6 +38,18 @@ FORBIDDEN = {
         "models",
         "search",
     },
+    "database": {
+        "services",
+        "mlflow",
+        "api",
+        "web",
+        "permissions",
+        "schemas",
+        "extension",
+        "state",
+        "scope",
+        "models",
+    },
     "versioning": {"services", "mlflow", "api", "web", "models", "extension", "state"},
     "models": {"services", "mlflow", "api", "web", "permissions", "schemas", "extension"},
     "errors": {"services", "mlflow", "api", "web", "models", "config", "extension"},
@@ -111,7 +123,9 @@ def test_layer_imports_point_down(layer: str) -> None:
         assert not bad, f"{path.relative_to(PACKAGE)} imports {sorted(bad)}"
 
 
-@pytest.mark.parametrize("layer", ["services", "search", "artifacts", "versioning", "models"])
+@pytest.mark.parametrize(
+    "layer", ["services", "search", "artifacts", "versioning", "models", "database"]
+)
 def test_domain_layers_know_no_http(layer: str) -> None:
     for path in _layer_files(layer):
         bad = _imports(path) & HTTP_MODULES

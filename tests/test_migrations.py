@@ -8,7 +8,7 @@ from flask import Flask
 from sqlalchemy import inspect
 
 from flask_model_registry import migrate
-from flask_model_registry.db import metadata
+from flask_model_registry.database import metadata
 from flask_model_registry.state import get_state
 
 

@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import event
 
-from flask_model_registry.db import now_ms
+from flask_model_registry.database import now_ms
 from flask_model_registry.dispatch import make_context
 from flask_model_registry.models import LoggedModel, LoggedModelMetric, Model, ModelVersion
 from flask_model_registry.services import experiments

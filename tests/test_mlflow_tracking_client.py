@@ -15,7 +15,7 @@ from mlflow import MlflowClient
 from mlflow.entities import LoggedModelInput, LoggedModelOutput, Metric, Param, RunTag, ViewType
 from mlflow.exceptions import MlflowException
 
-from flask_model_registry.db import now_ms
+from flask_model_registry.database import now_ms
 from flask_model_registry.models import Experiment, LoggedModel
 
 pytestmark = pytest.mark.live

@@ -15,7 +15,7 @@ from mlflow.entities import Metric, Param, RunTag
 from mlflow.exceptions import MlflowException
 from sqlalchemy import event, insert, select
 
-from flask_model_registry.db import now_ms
+from flask_model_registry.database import now_ms
 from flask_model_registry.dispatch import make_context
 from flask_model_registry.models import Candidate, CandidateMetadata, Experiment, LoggedModel
 from flask_model_registry.services import experiments

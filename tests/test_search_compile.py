@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.orm import Session
 
-from flask_model_registry.db import Base
+from flask_model_registry.database import Base
 from flask_model_registry.errors import InvalidParameter
 from flask_model_registry.models import (
     Candidate,

@@ -17,7 +17,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import event
 
-from flask_model_registry.db import TABLE_PREFIX
+from flask_model_registry.database import TABLE_PREFIX
 from tests.conftest import Project
 
 SMALL, LARGE = 10, 100

@@ -50,7 +50,7 @@ def _model_json(ctx: ProjectContext, model: Model) -> Json:
 def _versions_json(ctx: ProjectContext, versions: list[ModelVersion]) -> list[Json]:
     registry.load_provenance(ctx, versions)
     aliases = registry.aliases_by_version(ctx, versions)
-    package_link = get_state().registry._package_link
+    package_link = get_state().registry.hooks.package_url
     items = [
         s.VersionOut(v, aliases[v.id], package_link(ctx.project_id, v.package_id)) for v in versions
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from flask_model_registry import models  # noqa: F401  (registers the tables)
-from flask_model_registry.db import metadata
+from flask_model_registry.database import metadata
 from flask_model_registry.migrate import VERSION_TABLE, include_object
 
 connection = context.config.attributes.get("connection")

@@ -14,11 +14,15 @@ __all__ = ["PackageHooks", "ProjectContext"]
 
 
 class PackageHooks(t.Protocol):
-    """The host's package records, as the registry sees them."""
+    """The host's package records, as the registry sees them (``HostHooks`` in practice)."""
 
-    def _resolve_package(self, project_id: int, name: str, semver: str) -> t.Any: ...
+    def resolve_package(self, project_id: int, name: str, semver: str) -> t.Any:
+        """The id of the host package of a new model version, found or created."""
+        ...
 
-    def _forget_package(self, project_id: int, name: str, semver: str) -> None: ...
+    def forget_package(self, project_id: int, name: str, semver: str) -> None:
+        """Tell the host that a model version is gone."""
+        ...
 
 
 @dataclass(frozen=True)

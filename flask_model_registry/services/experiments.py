@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from flask_model_registry import rules
-from flask_model_registry.db import now_ms
+from flask_model_registry.database import now_ms
 from flask_model_registry.errors import AlreadyExists, InvalidParameter, NotFound
 from flask_model_registry.models import ACTIVE, DELETED, Candidate, Experiment, ExperimentTag
 from flask_model_registry.pagination import decode_page_token, encode_page_token

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from flask_model_registry import rules
-from flask_model_registry.db import now_ms
+from flask_model_registry.database import now_ms
 from flask_model_registry.errors import InvalidParameter, NotFound, TemporarilyUnavailable
 from flask_model_registry.models import (
     ACTIVE,

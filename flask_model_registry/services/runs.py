@@ -18,12 +18,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import Select, Table, bindparam, func, literal, select, tuple_, union_all, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.elements import BindParameter
 
 from flask_model_registry import rules
-from flask_model_registry.db import now_ms
+from flask_model_registry.database import bulk, now_ms
 from flask_model_registry.errors import InvalidParameter, NotFound
 from flask_model_registry.models import (
     ACTIVE,
@@ -582,11 +581,7 @@ def _insert(ctx: ProjectContext, model: type[t.Any]) -> t.Any:
 
 
 def _dialect_insert(dialect: str, model: type[t.Any]) -> t.Any:
-    if dialect == "postgresql":
-        return postgresql.insert(model.__table__)
-    if dialect == "sqlite":
-        return sqlite.insert(model.__table__)
-    raise NotImplementedError(f"Unsupported database dialect {dialect!r}.")
+    return bulk.dialect_insert(dialect, model.__table__)
 
 
 @functools.cache
@@ -627,7 +622,8 @@ def _stored_value(value: float) -> tuple[float, bool]:
 
 
 class MetricRow(t.NamedTuple):
-    """A metric point as stored, in the column order of the metrics table."""
+    """A metric point as stored, in the column order of the metrics table and of
+    :data:`~flask_model_registry.database.bulk.METRIC_POINT_SQL_TYPES`."""
 
     candidate_id: int
     key: str
@@ -638,12 +634,6 @@ class MetricRow(t.NamedTuple):
     model_id: str | None
     dataset_name: str | None
     dataset_digest: str | None
-
-
-_METRIC_SQL_TYPES = (
-    "bigint", "varchar", "bigint", "bigint", "double precision", "boolean",
-    "varchar", "varchar", "varchar",
-)
 
 
 def _metric_rows(run: AnyRun, points: Iterable[MetricPoint]) -> list[MetricRow]:
@@ -676,47 +666,10 @@ def _latest_rows(rows: Iterable[MetricRow]) -> list[dict[str, t.Any]]:
     return [latest[key]._asdict() for key in sorted(latest)]
 
 
-def _pg_array_literals(rows: list[MetricRow]) -> tuple[t.Any, ...]:
-    """One PostgreSQL array per column, written as array literals: joining strings in C is
-    several times cheaper than the driver's element-by-element list adaptation.
-
-    Keys passed :func:`_check_key` (no quotes or backslashes) and go in double quotes; the
-    optional text columns, when any value is set, are left to the driver's quoting.
-    """
-    ids, keys, steps, timestamps, values, nans, *texts = zip(*rows, strict=True)
-    head = (
-        "{" + ",".join(map(str, ids)) + "}",
-        '{"' + '","'.join(keys) + '"}',
-        "{" + ",".join(map(str, steps)) + "}",
-        "{" + ",".join(map(str, timestamps)) + "}",
-        "{" + ",".join(map(repr, values)) + "}",
-        "{" + ",".join("t" if nan else "f" for nan in nans) + "}",
-    )
-    nulls = "{" + ",".join(["NULL"] * len(rows)) + "}"
-    return head + tuple(nulls if not any(c) else list(c) for c in texts)
-
-
 def _insert_metric_points(ctx: ProjectContext, rows: list[MetricRow]) -> None:
-    """Insert ``rows`` in one statement, skipping points already stored.
-
-    The rows go straight to the driver: on PostgreSQL as one ``INSERT ... SELECT FROM
-    unnest(<one array per column>)``, on SQLite as one prepared statement run over all rows.
-    Building SQLAlchemy parameters per row would cost more than the insert itself.
-    """
-    connection = ctx.session.connection()
-    quote = connection.dialect.identifier_preparer.quote
+    """Insert ``rows`` in one statement, skipping points already stored."""
     table = t.cast(Table, CandidateMetric.__table__)
-    columns = ", ".join(quote(name) for name in MetricRow._fields)
-    head = f"INSERT INTO {quote(table.name)} ({columns})"
-    if connection.dialect.name == "postgresql":
-        arrays = ", ".join(f"%s::{sql_type}[]" for sql_type in _METRIC_SQL_TYPES)
-        connection.exec_driver_sql(
-            f"{head} SELECT * FROM unnest({arrays}) ON CONFLICT DO NOTHING",
-            _pg_array_literals(rows),
-        )
-    else:
-        marks = ", ".join("?" for _ in MetricRow._fields)
-        connection.exec_driver_sql(f"{head} VALUES ({marks}) ON CONFLICT DO NOTHING", rows)
+    bulk.insert_metric_points(ctx.session.connection(), table, MetricRow._fields, rows)
 
 
 def _write_metrics(ctx: ProjectContext, run: AnyRun, points: Sequence[MetricPoint]) -> None:

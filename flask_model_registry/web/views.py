@@ -574,7 +574,7 @@ def model_version(ctx: ProjectContext, model_id: int, semver: str) -> Response:
         model=version.model,
         aliases=aliases,
         description=render_markdown(version.description),
-        package_url=get_state().registry._package_link(ctx.project_id, version.package_id),
+        package_url=get_state().registry.hooks.package_url(ctx.project_id, version.package_id),
         files=files,
         files_truncated=truncated,
         candidate=_version_candidate(ctx, version),

@@ -10,7 +10,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from flask_model_registry import rules, versioning
-from flask_model_registry.db import now_ms
+from flask_model_registry.database import now_ms
 from flask_model_registry.errors import AlreadyExists, InvalidParameter
 from flask_model_registry.models import (
     Experiment,
@@ -160,7 +160,7 @@ def _relink_packages(ctx: ProjectContext, model: Model, old_name: str) -> None:
         )
     ).all()
     for version in versions:
-        ctx.packages._forget_package(ctx.project_id, old_name, version.semver)
+        ctx.packages.forget_package(ctx.project_id, old_name, version.semver)
         version.package_id = package_link(ctx, model.name, version.semver)
 
 
@@ -249,11 +249,11 @@ def delete_alias(ctx: ProjectContext, name: str, alias: str) -> None:
 
 def package_link(ctx: ProjectContext, name: str, semver: str) -> str | None:
     """The host package of version ``semver`` of model ``name``, if the host has one."""
-    package = ctx.packages._resolve_package(ctx.project_id, name, semver)
+    package = ctx.packages.resolve_package(ctx.project_id, name, semver)
     return None if package is None else str(package)
 
 
 def forget_package_link(ctx: ProjectContext, model: Model, version: ModelVersion) -> None:
     """Tell the host that the version's package link goes away."""
     if version.package_id is not None:
-        ctx.packages._forget_package(ctx.project_id, model.name, version.semver)
+        ctx.packages.forget_package(ctx.project_id, model.name, version.semver)

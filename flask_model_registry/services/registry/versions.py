@@ -19,7 +19,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from flask_model_registry import rules, uris, versioning
 from flask_model_registry.artifacts import FileInfo
-from flask_model_registry.db import now_ms
+from flask_model_registry.database import now_ms
 from flask_model_registry.errors import AlreadyExists, InvalidParameter
 from flask_model_registry.models import (
     Candidate,
