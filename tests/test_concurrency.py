@@ -15,8 +15,7 @@ from flask import Flask
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
-from tests.conftest import LiveServer
-from tests.rel_support import GunicornServer
+from tests.support.live import GunicornServer, LiveServer
 
 pytestmark = pytest.mark.live
 

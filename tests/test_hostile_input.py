@@ -18,7 +18,7 @@ from werkzeug.routing import Rule
 
 from flask_model_registry.mlflow.routes import ROUTES as MLFLOW_ROUTES
 from flask_model_registry.openapi import REQUEST_SCHEMAS, field_schema
-from tests.conftest import LiveServer, Project, _backends, make_project
+from tests.conftest import Project, _backends, make_project
 from tests.rel_samples import (
     SAMPLES,
     Factory,
@@ -30,6 +30,7 @@ from tests.rel_samples import (
     short_name,
 )
 from tests.rel_support import app_on, engine_of, files_under, snapshot
+from tests.support.live import LiveServer
 
 MAX_JSON = 256 * 1024
 MAX_ARTIFACT = 1024 * 1024

@@ -15,8 +15,9 @@ from flask import Flask
 from sqlalchemy import MetaData, Table, inspect, select
 
 from example_app import auth
-from tests.conftest import LiveServer, Project, run_cli
+from tests.conftest import Project, run_cli
 from tests.rel_support import engine_of
+from tests.support.live import LiveServer
 
 PASSWORD = "Correct-Horse-Battery-Staple-4711"
 
