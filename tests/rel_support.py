@@ -15,8 +15,10 @@ import uuid
 import weakref
 
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import MetaData, Table, create_engine, select, text
 from sqlalchemy.engine import Engine, make_url
+from werkzeug.test import TestResponse
 
 from example_app import create_app
 
@@ -55,6 +57,22 @@ def with_schema(url: str, schema: str) -> str:
     return f"{url}{separator}options=-csearch_path%3D{schema}"
 
 
+class ClosingClient(FlaskClient):
+    """A test client whose responses are closed when the app is disposed of, as a WSGI server
+    closes every response: no file a response streams stays open. (Closing runs the
+    response's ``call_on_close`` work, so it waits until the test is over.)"""
+
+    def open(self, *args: t.Any, **kwargs: t.Any) -> TestResponse:
+        response = super().open(*args, **kwargs)
+        _OPEN_RESPONSES.setdefault(self.application, []).append(response)
+        return response
+
+
+_OPEN_RESPONSES: weakref.WeakKeyDictionary[Flask, list[TestResponse]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def build_app(
     database_url: str, directory: pathlib.Path, *, init: bool = True, **config: t.Any
 ) -> Flask:
@@ -68,6 +86,7 @@ def build_app(
         },
         instance_path=str(directory / "instance"),
     )
+    app.test_client_class = ClosingClient
     if init:
         result = app.test_cli_runner().invoke(args=["init-db"])
         assert result.exit_code == 0, result.output
@@ -86,7 +105,9 @@ def app_on(backend: str, directory: pathlib.Path, **config: t.Any) -> t.Iterator
 
 
 def dispose(app: Flask) -> None:
-    """Close the app's sessions and pooled connections."""
+    """Close the responses of the app's test clients, its sessions and pooled connections."""
+    for response in _OPEN_RESPONSES.pop(app, []):
+        response.close()
     with app.app_context():
         app.extensions["sqlalchemy"].session.remove()
         for engine in app.extensions["sqlalchemy"].engines.values():
