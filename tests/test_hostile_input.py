@@ -345,14 +345,15 @@ def test_artifact_paths_the_filesystem_cannot_hold_are_4xx(setup: Setup) -> None
     problems = []
     for tail in ("n" * 5000, "d/" * 3000 + "file.txt", "ok/" + "n" * 300 + "/f.txt"):
         path = f"{f.run_root}/{tail}"
-        for method, url, kwargs in [
+        attempts: list[tuple[str, str, dict[str, t.Any]]] = [
             ("PUT", f"{f.artifacts_base}/{path}", {"data": b"x"}),
             ("GET", f"{f.artifacts_base}/{path}", {}),
             ("DELETE", f"{f.artifacts_base}/{path}", {}),
             ("GET", f.artifacts_base, {"query_string": {"path": path}}),
             ("GET", f.mlflow_base + "/artifacts/list",
              {"query_string": {"run_id": f.run_id, "path": tail}}),
-        ]:
+        ]
+        for method, url, kwargs in attempts:
             response = setup.client.open(url, method=method, headers=setup.headers, **kwargs)
             problem = error_problem(response, want_4xx=method == "PUT")
             if problem:
