@@ -288,7 +288,9 @@ def listening_ports(pids: Sequence[int]) -> set[int]:
 
 
 class GunicornServer(ServerProcess):
-    """The example app under gunicorn (``gthread`` workers) on a socket bound by the parent."""
+    """The example app under gunicorn (``gthread`` workers) on a socket bound by the parent,
+    on ``database_url`` with its artifacts and instance folder in ``directory``; ``testing``
+    sets ``FLASK_TESTING``."""
 
     def __init__(
         self,
