@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 FLASK := $(BIN)/flask --app example_app
 PYTEST_ARGS ?=
 
-.PHONY: run test lint install bench fuzz clean
+.PHONY: run test lint install bench bench-web fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,9 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
+
+bench-web: $(STAMP)
+	$(BIN)/python -m benchmarks.web_pages
 
 fuzz: $(STAMP)
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-300} FUZZ_RANDOM=1 $(BIN)/python -m pytest --timeout=0 tests/test_fuzz_openapi.py $(PYTEST_ARGS)

@@ -1,16 +1,16 @@
 """The servers under test: fresh databases, start, readiness, memory and stop.
 
-Every server runs in its own process group, so stopping it (``SIGTERM``, then ``SIGKILL``)
-reaches every worker it forked or spawned. :func:`stop_all` stops whatever is still running;
-the runner calls it on every exit path.
+Every server is a :class:`~tests.support.live.ServerProcess` in its own process group, so
+stopping it (``SIGTERM``, then ``SIGKILL``) reaches every worker it forked or spawned. Ours
+serves a socket bound here (gunicorn ``--bind fd://N``); MLflow listens on port 0 and its port
+is read once it listens. :func:`stop_all` stops whatever is still running; the runner calls it
+on every exit path.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,14 +18,13 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import requests
+from tests.support.live import ServerProcess, listening_socket, process_tree
 
 __all__ = [
     "GUNICORN_OPTS",
     "DatabaseFactory",
     "Server",
     "ServerSpec",
-    "free_port",
     "process_tree",
     "stop_all",
     "tree_memory",
@@ -38,16 +37,8 @@ PROBE = "/api/2.0/mlflow/experiments/get?experiment_id=0"
 READY_TIMEOUT_S = 120.0
 #: gunicorn options of both MLflow's gunicorn mode and ours (before ``-b`` and ``-w``).
 GUNICORN_OPTS = ("--log-level", "warning", "--timeout", "120")
-STOP_TIMEOUT_S = 10.0
 
 _RUNNING: list[Server] = []
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # --- databases ---------------------------------------------------------------------------------
@@ -101,34 +92,6 @@ def libpq_url(sqlalchemy_url: str) -> str:
 # --- processes ---------------------------------------------------------------------------------
 
 
-def _children_map() -> dict[int, list[int]]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as fh:
-                stat = fh.read()
-        except OSError:
-            continue
-        # The command name may contain spaces and parentheses: fields start after the last ')'.
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry))
-    return children
-
-
-def process_tree(root: int) -> list[int]:
-    """``root`` and all its descendants that are alive."""
-    children = _children_map()
-    tree, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        if os.path.exists(f"/proc/{pid}"):
-            tree.append(pid)
-            todo.extend(children.get(pid, []))
-    return tree
-
-
 def _kib(path: str, field_name: str) -> int:
     try:
         with open(path) as fh:
@@ -176,15 +139,15 @@ class Server:
     workdir: Path
     workers: int
     gunicorn_opts: tuple[str, ...] = GUNICORN_OPTS
-    port: int = field(default_factory=free_port)
     project_id: int | None = None
     token: str | None = None
-    process: subprocess.Popen[bytes] | None = None
+    process: ServerProcess | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def root_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        assert self.process is not None, f"{self.spec.name} is not running"
+        return self.process.url
 
     @property
     def tracking_uri(self) -> str:
@@ -219,22 +182,28 @@ class Server:
             )
         return env
 
-    def _command(self) -> list[str]:
+    def _process(self) -> ServerProcess:
+        """Ours on a socket bound here; MLflow (which binds itself) on port 0."""
+        log_path, env = self.log_path, self._env()
         if self.spec.kind == "ours":
-            return [
+            listener = listening_socket()
+            command = [
                 sys.executable, "-m", "gunicorn", *self.gunicorn_opts,
-                "-b", f"127.0.0.1:{self.port}", "-w", str(self.workers),
+                "-b", f"fd://{listener.fileno()}", "-w", str(self.workers),
                 "example_app:create_app()",
             ]
+            return ServerProcess(
+                command, log_path=log_path, env=env, listener=listener, name=self.spec.name
+            )
         command = [
             str(BIN / "mlflow"), "server",
             "--backend-store-uri", self.database_url,
             "--artifacts-destination", str(self.workdir / f"{self.spec.name}-artifacts"),
-            "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers),
+            "--host", "127.0.0.1", "--port", "0", "--workers", str(self.workers),
         ]
         if self.spec.mode == "gunicorn":
             command += ["--gunicorn-opts", " ".join(self.gunicorn_opts)]
-        return command
+        return ServerProcess(command, log_path=log_path, env=env, name=self.spec.name)
 
     def _flask(self, *args: str) -> str:
         """Run ``flask --app example_app ARGS`` on this server's database; its last line."""
@@ -262,35 +231,20 @@ class Server:
         """Start the server and wait for its first 200; the seconds that took."""
         if self.process is not None:
             raise RuntimeError(f"{self.spec.name} is already running")
-        log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
         started = time.perf_counter()
-        self.process = subprocess.Popen(
-            self._command(), cwd=ROOT, env=self._env(), stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
-        )
-        log.close()
+        self.process = self._process()
         _RUNNING.append(self)
-        self._wait_ready()
+        self.process.start()
+        self.process.wait_ready(
+            self._probe_path(), timeout=READY_TIMEOUT_S, headers=self.headers,
+            ready=lambda response: response.status_code == 200,
+        )
         return time.perf_counter() - started
 
-    def _wait_ready(self) -> None:
-        assert self.process is not None
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        last = "no answer"
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.spec.name} exited early; see {self.log_path}")
-            try:
-                response = requests.get(
-                    self.tracking_uri + PROBE, headers=self.headers, timeout=2
-                )
-                if response.status_code == 200:
-                    return
-                last = f"{response.status_code} {response.text[:200]}"
-            except requests.RequestException as exc:
-                last = type(exc).__name__
-            time.sleep(0.02)
-        raise RuntimeError(f"{self.spec.name} not ready after {READY_TIMEOUT_S}s: {last}")
+    def _probe_path(self) -> str:
+        if self.spec.kind == "ours":
+            return f"/api/v4/projects/{self.project_id}/ml/mlflow{PROBE}"
+        return PROBE
 
     def memory(self) -> dict[str, float]:
         assert self.process is not None
@@ -299,34 +253,10 @@ class Server:
     def stop(self) -> None:
         """Stop the whole process group: SIGTERM, then SIGKILL after a grace period."""
         process, self.process = self.process, None
-        if process is None:
-            return
         if self in _RUNNING:
             _RUNNING.remove(self)
-        pgid = process.pid  # start_new_session: the group id is the leader's pid
-        try:
-            os.killpg(pgid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        deadline = time.monotonic() + STOP_TIMEOUT_S
-        while time.monotonic() < deadline and (process.poll() is None or _group_alive(pgid)):
-            time.sleep(0.05)
-        if _group_alive(pgid):
-            try:
-                os.killpg(pgid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        process.wait(timeout=STOP_TIMEOUT_S)
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        if process is not None:
+            process.stop()
 
 
 def stop_all() -> None:

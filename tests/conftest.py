@@ -4,15 +4,14 @@ users with each role, and a live server on 127.0.0.1 for the real ``mlflow`` cli
 from __future__ import annotations
 
 import os
-import threading
 import typing as t
 from dataclasses import dataclass, field
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
 
 from tests.rel_support import build_app, dispose, fresh_database
+from tests.support.live import LiveServer
 
 POSTGRES_URL = os.environ.get("MODEL_REGISTRY_TEST_POSTGRES_URL")
 ROLES = ("guest", "reporter", "developer", "maintainer", "owner")
@@ -91,27 +90,6 @@ def project(app: Flask) -> Project:
 @pytest.fixture
 def client(app: Flask) -> t.Any:
     return app.test_client()
-
-
-class LiveServer:
-    """The app served by werkzeug in a thread on 127.0.0.1."""
-
-    def __init__(self, app: Flask) -> None:
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.thread.join(timeout=10)
-        self.server.server_close()
-
-    def tracking_uri(self, project_id: int) -> str:
-        return f"{self.url}/api/v4/projects/{project_id}/ml/mlflow"
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
-"""Helpers of the reliability and security tests: apps on a chosen database, a gunicorn server,
-a TCP proxy that can cut the database connection, and a snapshot of the registry's tables."""
+"""Helpers of the reliability and security tests: apps on a chosen database, a TCP proxy that
+can cut the database connection, and a snapshot of the registry's tables."""
 
 from __future__ import annotations
 
@@ -8,26 +8,21 @@ import hashlib
 import os
 import pathlib
 import selectors
-import signal
 import socket
-import subprocess
-import sys
 import threading
-import time
 import typing as t
 import uuid
 import weakref
 
-import requests
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import MetaData, Table, create_engine, select, text
 from sqlalchemy.engine import Engine, make_url
+from werkzeug.test import TestResponse
 
 from example_app import create_app
 
 POSTGRES_URL = os.environ.get("MODEL_REGISTRY_TEST_POSTGRES_URL")
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-BIN = pathlib.Path(sys.executable).parent
 
 TEST_CONFIG: dict[str, t.Any] = {
     "TESTING": True,
@@ -62,6 +57,22 @@ def with_schema(url: str, schema: str) -> str:
     return f"{url}{separator}options=-csearch_path%3D{schema}"
 
 
+class ClosingClient(FlaskClient):
+    """A test client whose responses are closed when the app is disposed of, as a WSGI server
+    closes every response: no file a response streams stays open. (Closing runs the
+    response's ``call_on_close`` work, so it waits until the test is over.)"""
+
+    def open(self, *args: t.Any, **kwargs: t.Any) -> TestResponse:
+        response = super().open(*args, **kwargs)
+        _OPEN_RESPONSES.setdefault(self.application, []).append(response)
+        return response
+
+
+_OPEN_RESPONSES: weakref.WeakKeyDictionary[Flask, list[TestResponse]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def build_app(
     database_url: str, directory: pathlib.Path, *, init: bool = True, **config: t.Any
 ) -> Flask:
@@ -75,6 +86,7 @@ def build_app(
         },
         instance_path=str(directory / "instance"),
     )
+    app.test_client_class = ClosingClient
     if init:
         result = app.test_cli_runner().invoke(args=["init-db"])
         assert result.exit_code == 0, result.output
@@ -93,7 +105,9 @@ def app_on(backend: str, directory: pathlib.Path, **config: t.Any) -> t.Iterator
 
 
 def dispose(app: Flask) -> None:
-    """Close the app's sessions and pooled connections."""
+    """Close the responses of the app's test clients, its sessions and pooled connections."""
+    for response in _OPEN_RESPONSES.pop(app, []):
+        response.close()
     with app.app_context():
         app.extensions["sqlalchemy"].session.remove()
         for engine in app.extensions["sqlalchemy"].engines.values():
@@ -110,87 +124,6 @@ def add_member(app: Flask, project_id: int, username: str, role: str) -> None:
         args=["add-member", str(project_id), username, "--role", role]
     )
     assert result.exit_code == 0, result.output
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_http(url: str, timeout: float = 30.0, process: subprocess.Popen[bytes] | None = None
-                  ) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"The server exited with {process.returncode}.")
-        try:
-            requests.get(url, timeout=10)
-            return
-        except requests.RequestException:
-            time.sleep(0.1)
-    raise TimeoutError(f"{url} did not answer within {timeout} s.")
-
-
-class GunicornServer:
-    """The example app under gunicorn (several worker processes) on 127.0.0.1."""
-
-    def __init__(
-        self, database_url: str, directory: pathlib.Path, *, workers: int = 4, threads: int = 4
-    ) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = directory / "gunicorn.log"
-        instance = directory / "instance"
-        self.env = {
-            **os.environ,
-            "FLASK_SQLALCHEMY_DATABASE_URI": database_url,
-            "FLASK_MODEL_REGISTRY_ARTIFACT_ROOT": str(directory / "artifacts"),
-            "FLASK_SECRET_KEY": "test-secret",
-            "FLASK_TESTING": "true",
-        }
-        self.args = [
-            str(BIN / "gunicorn"),
-            "--workers", str(workers),
-            "--worker-class", "gthread",
-            "--threads", str(threads),
-            "--bind", f"127.0.0.1:{self.port}",
-            "--timeout", "120",
-            "--graceful-timeout", "2",
-            "--no-control-socket",
-            "--preload",
-            f"example_app:create_app(instance_path={str(instance)!r})",
-        ]
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def __enter__(self) -> GunicornServer:
-        log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
-            self.args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
-        )
-        log.close()
-        try:
-            wait_for_http(self.url + "/login", process=self.process)
-        except BaseException:
-            self.__exit__()
-            raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGINT)  # quick shutdown, keep-alive clients or not
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=5)
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def tracking_uri(self, project_id: int) -> str:
-        return f"{self.url}/api/v4/projects/{project_id}/ml/mlflow"
 
 
 class TcpProxy:

@@ -15,8 +15,7 @@ from flask import Flask
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
-from tests.conftest import LiveServer
-from tests.rel_support import GunicornServer
+from tests.support.live import GunicornServer, LiveServer
 
 pytestmark = pytest.mark.live
 
@@ -133,7 +132,7 @@ def _check_outcome(client: MlflowClient, workload: Workload) -> None:
         tuple(int(x) for x in v.tags["model_registry.version"].split(".")) for v in versions
     )
     assert semvers == [(1, 0, patch) for patch in range(count)]
-    sources = sorted(v.source for v in versions)
+    sources = sorted(v.source or "" for v in versions)
     assert sources == sorted(
         f"s3://bucket/models/{w}-{r}" for w in range(THREADS) for r in VERSION_ROUNDS
     )

@@ -172,8 +172,10 @@ class Host:
 
     def _settings(self) -> dict[str, t.Any]:
         session = self.db.session
+        dbapi_connection = session.connection().connection.dbapi_connection
+        assert dbapi_connection is not None
         return {
-            "isolation_level": session.connection().connection.dbapi_connection.isolation_level,
+            "isolation_level": dbapi_connection.isolation_level,
             "foreign_keys": session.execute(text("PRAGMA foreign_keys")).scalar(),
             "busy_timeout": session.execute(text("PRAGMA busy_timeout")).scalar(),
         }

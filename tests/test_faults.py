@@ -20,10 +20,9 @@ from sqlalchemy.engine import make_url
 
 from flask_model_registry.artifacts import LocalArtifactStore
 from flask_model_registry.errors import StorageError
-from tests.conftest import LiveServer, Project, make_project
+from tests.conftest import Project, make_project
 from tests.rel_support import (
     POSTGRES_URL,
-    GunicornServer,
     TcpProxy,
     app_on,
     build_app,
@@ -33,6 +32,7 @@ from tests.rel_support import (
     fresh_database,
     proxied_postgres_url,
 )
+from tests.support.live import GunicornServer, LiveServer
 
 MLFLOW = "/api/v4/projects/{id}/ml/mlflow/api/2.0/mlflow"
 ARTIFACTS = "/api/v4/projects/{id}/ml/mlflow/api/2.0/mlflow-artifacts/artifacts"

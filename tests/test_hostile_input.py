@@ -20,7 +20,7 @@ from werkzeug.routing import Rule
 from flask_model_registry.api.routes import ROUTES as API_ROUTES
 from flask_model_registry.mlflow.routes import ROUTES as MLFLOW_ROUTES
 from flask_model_registry.openapi import field_schema
-from tests.conftest import LiveServer, Project, _backends, make_project
+from tests.conftest import Project, _backends, make_project
 from tests.rel_samples import (
     SAMPLES,
     Factory,
@@ -32,6 +32,7 @@ from tests.rel_samples import (
     short_name,
 )
 from tests.rel_support import app_on, engine_of, files_under, snapshot
+from tests.support.live import LiveServer
 
 MAX_JSON = 256 * 1024
 MAX_ARTIFACT = 1024 * 1024
@@ -343,14 +344,15 @@ def test_artifact_paths_the_filesystem_cannot_hold_are_4xx(setup: Setup) -> None
     problems = []
     for tail in ("n" * 5000, "d/" * 3000 + "file.txt", "ok/" + "n" * 300 + "/f.txt"):
         path = f"{f.run_root}/{tail}"
-        for method, url, kwargs in [
+        attempts: list[tuple[str, str, dict[str, t.Any]]] = [
             ("PUT", f"{f.artifacts_base}/{path}", {"data": b"x"}),
             ("GET", f"{f.artifacts_base}/{path}", {}),
             ("DELETE", f"{f.artifacts_base}/{path}", {}),
             ("GET", f.artifacts_base, {"query_string": {"path": path}}),
             ("GET", f.mlflow_base + "/artifacts/list",
              {"query_string": {"run_id": f.run_id, "path": tail}}),
-        ]:
+        ]
+        for method, url, kwargs in attempts:
             response = setup.client.open(url, method=method, headers=setup.headers, **kwargs)
             problem = error_problem(response, want_4xx=method == "PUT")
             if problem:

@@ -20,7 +20,8 @@ from flask_model_registry.models import Candidate
 from flask_model_registry.services import artifacts as artifact_service
 from flask_model_registry.services import experiments, runs
 from flask_model_registry.state import get_state
-from tests.conftest import LiveServer, Project
+from tests.conftest import Project
+from tests.support.live import LiveServer
 
 MLFLOW = "/api/v4/projects/{}/ml/mlflow"
 
@@ -356,7 +357,7 @@ def test_unsafe_listing_paths_are_400(
 def raw_request(server: LiveServer, method: str, target: str, body: bytes = b"",
                 headers: dict[str, str] | None = None) -> tuple[int, bytes]:
     """Send ``target`` byte for byte (no client-side normalization of ``..``)."""
-    conn = http.client.HTTPConnection("127.0.0.1", server.server.server_port, timeout=30)
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
     try:
         conn.putrequest(method, target, skip_accept_encoding=True)
         for key, value in {**(headers or {}), "Content-Length": str(len(body))}.items():
@@ -448,7 +449,7 @@ def test_chunked_upload_through_the_werkzeug_server(
     live_server: LiveServer, project: Project, seeded: Seeded, app: Flask
 ) -> None:
     payload = [os.urandom(100_000) for _ in range(7)]
-    conn = http.client.HTTPConnection("127.0.0.1", live_server.server.server_port, timeout=30)
+    conn = http.client.HTTPConnection("127.0.0.1", live_server.port, timeout=30)
     try:
         conn.request("PUT", artifacts_url(project.id, f"{seeded.root}/chunked.bin"),
                      body=iter(payload), headers=project.headers("developer"),
@@ -472,7 +473,7 @@ def test_client_disconnect_mid_upload_leaves_no_file(
 ) -> None:
     target = artifacts_url(project.id, f"{seeded.root}/partial.bin")
     token = project.headers("developer")["Authorization"]
-    with socket.create_connection(("127.0.0.1", live_server.server.server_port)) as sock:
+    with socket.create_connection(("127.0.0.1", live_server.port)) as sock:
         head = (f"PUT {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {token}\r\n"
                 f"Content-Type: application/octet-stream\r\nContent-Length: {10 * 2**20}\r\n\r\n")
         sock.sendall(head.encode())

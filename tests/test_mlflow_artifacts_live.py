@@ -3,14 +3,11 @@ large transfers with flat memory, and uploads through gunicorn."""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import http.client
 import json
 import os
 import socket
-import subprocess
-import sys
 import time
 import typing as t
 from pathlib import Path
@@ -19,7 +16,8 @@ import pytest
 import requests
 from flask import Flask
 
-from tests.conftest import LiveServer, Project
+from tests.conftest import Project
+from tests.support.live import GunicornServer, LiveServer
 from tests.test_mlflow_artifacts import artifact_root, artifacts_url, seed_run
 
 pytestmark = pytest.mark.live
@@ -213,45 +211,6 @@ def test_200_mb_upload_and_download_keep_memory_flat(
 # -- gunicorn ---------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.contextmanager
-def gunicorn_server(app: Flask, tmp_path: Path) -> t.Iterator[int]:
-    """The example app under gunicorn, on the test's database and artifact root."""
-    port = _free_port()
-    env = {
-        **os.environ,
-        "FLASK_SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
-        "FLASK_MODEL_REGISTRY_ARTIFACT_ROOT": app.config["MODEL_REGISTRY_ARTIFACT_ROOT"],
-        "FLASK_SECRET_KEY": "test-secret",
-    }
-    instance = tmp_path / "gunicorn-instance"
-    factory = f"example_app:create_app(instance_path={str(instance)!r})"
-    log = (tmp_path / "gunicorn.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", "1", "--threads", "2",
-         "--bind", f"127.0.0.1:{port}", "--timeout", "60", factory],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, (tmp_path / "gunicorn.log").read_text()
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.1)
-        yield port
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
-        log.close()
-
-
 def _put(port: int, target: str, body: t.Any, headers: dict[str, str],
          chunked: bool = False) -> tuple[int, bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
@@ -270,7 +229,9 @@ def test_uploads_through_gunicorn_with_length_chunked_and_disconnect(
     run_dir = artifact_root(app) / seeded.root
     headers = project.headers("developer")
     parts = [os.urandom(300_000) for _ in range(5)]
-    with gunicorn_server(app, tmp_path) as port:
+    database_url = app.config["SQLALCHEMY_DATABASE_URI"]
+    with GunicornServer(database_url, tmp_path, workers=1, threads=2, testing=False) as server:
+        port = server.port
         status, body = _put(port, artifacts_url(project.id, f"{seeded.root}/sized.bin"),
                             b"".join(parts), headers)
         assert (status, json.loads(body)) == (200, {})
@@ -311,7 +272,7 @@ def test_werkzeug_server_sets_what_streaming_needs(
             digest.update(block)
             yield block
 
-    status, payload = _put(live_server.server.server_port,
+    status, payload = _put(live_server.port,
                            artifacts_url(project.id, f"{seeded.root}/streamed.bin"), body(),
                            project.headers("developer"), chunked=True)
     assert (status, json.loads(payload)) == (200, {})

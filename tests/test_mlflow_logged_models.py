@@ -426,7 +426,7 @@ def test_search_scope_and_validation(
     assert [m["info"]["name"] for m in same_iid.get_json()["models"]] == ["mine"]
     empty = search(client, project, {"experiment_ids": []})
     assert empty.get_json() == {"models": []}
-    cases = [
+    cases: list[tuple[dict[str, t.Any], str]] = [
         ({}, "Missing value for required parameter 'experiment_ids'"),
         ({"experiment_ids": "1"}, "experiment_ids"),
         ({"experiment_ids": ["x"]}, "Invalid experiment ID"),
@@ -513,7 +513,7 @@ def test_nul_bytes_are_4xx_on_every_backend(
 ) -> None:
     """PostgreSQL cannot hold NUL in text: such input must be refused, never a 500."""
     dev = project.headers("developer")
-    bodies = [
+    bodies: list[dict[str, t.Any]] = [
         {"name": "a\x00b"}, {"model_type": "t\x00"}, {"source_run_id": "r\x00"},
         {"params": [{"key": "k\x00", "value": "v"}]}, {"tags": [{"key": "k", "value": "\x00"}]},
     ]

@@ -24,9 +24,10 @@ def _forget_active_experiment() -> t.Iterator[None]:
 
 
 def _doubler() -> t.Any:
-    import mlflow.pyfunc
+    from mlflow.pyfunc.model import PythonModel
 
-    class Doubler(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+    class Doubler(PythonModel):
+        # unannotated on purpose: MLflow validates the input of an annotated ``predict``
         def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]
             return model_input * 2
 

@@ -296,9 +296,10 @@ def _logged_model(app: Flask, project_id: int, experiment_iid: int, model_id: st
 
 def test_inputs_and_outputs(mlflow_env: str, app: Flask, project: t.Any) -> None:
     import pandas as pd
+    from mlflow.data.pandas_dataset import from_pandas
 
     client = MlflowClient()
-    dataset = mlflow.data.from_pandas(pd.DataFrame({"x": [1, 2, 3]}), name="train")
+    dataset = from_pandas(pd.DataFrame({"x": [1, 2, 3]}), name="train")
     with mlflow.start_run() as active:
         mlflow.log_input(dataset, context="training")
         mlflow.log_input(dataset, context="training")  # logged once
@@ -309,6 +310,8 @@ def test_inputs_and_outputs(mlflow_env: str, app: Flask, project: t.Any) -> None
     client.log_inputs(run_id, models=[LoggedModelInput("m-" + "b" * 32)])
 
     run = client.get_run(run_id)
+    assert run.inputs is not None
+    assert run.outputs is not None
     [dataset_input] = run.inputs.dataset_inputs
     assert dataset_input.dataset.name == "train"
     assert dataset_input.dataset.digest == dataset.digest

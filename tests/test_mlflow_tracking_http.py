@@ -296,7 +296,7 @@ def test_metric_history_pages_and_samples(api: Api) -> None:
     assert "next_page_token" not in everything
     steps, token, pages = [], None, 0
     while True:
-        params = {"run_id": run_a, "metric_key": "m", "max_results": 7}
+        params: dict[str, t.Any] = {"run_id": run_a, "metric_key": "m", "max_results": 7}
         page = api.get("metrics/get-history", **params, **({"page_token": token} if token else {}))
         steps += [m["step"] for m in page["metrics"]]
         pages += 1

@@ -154,7 +154,7 @@ def _bulk_runs(app: Flask, project_id: int, name: str, count: int) -> str:
     with app.app_context():
         ctx = make_context(project_id, None)
         experiment = experiments.create_experiment(ctx, name)
-        rows = [
+        rows: list[dict[str, t.Any]] = [
             {"run_id": uuid.uuid4().hex, "project_id": project_id, "experiment_id": experiment.id,
              "name": f"bulk-{i}", "status": "FINISHED", "start_time": 1_000_000 + i,
              "lifecycle_stage": "active", "user_id": "bulk", "artifact_uri": "mlflow-artifacts:/x"}
@@ -163,7 +163,7 @@ def _bulk_runs(app: Flask, project_id: int, name: str, count: int) -> str:
         ctx.session.execute(insert(Candidate), rows)
         pks = dict(ctx.session.execute(
             select(Candidate.run_id, Candidate.id).where(Candidate.experiment_id == experiment.id)
-        ).tuples().all())
+        ).all())
         ctx.session.execute(insert(CandidateMetadata), [
             {"candidate_id": pks[row["run_id"]], "key": "mlflow.runName", "value": row["name"]}
             for row in rows

@@ -77,7 +77,7 @@ def explain(app: Flask, statement: str, parameters: t.Any) -> list[str]:
         else:
             connection.exec_driver_sql("SET enable_seqscan = off")
             rows = connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {statement}", parameters)
-            leading = dict(connection.exec_driver_sql(_LEADING_COLUMNS).tuples().all())
+            leading = dict(connection.exec_driver_sql(_LEADING_COLUMNS).all())
             lines = list(_pg_nodes(rows.scalar_one()[0]["Plan"], leading))
         connection.rollback()
     return lines

@@ -10,7 +10,8 @@ import pytest
 import requests
 from flask import Flask
 
-from tests.conftest import LiveServer, make_project
+from tests.conftest import make_project
+from tests.support.live import LiveServer
 
 pytestmark = pytest.mark.live
 

@@ -10,7 +10,8 @@ import typing as t
 import pytest
 from flask import Flask
 
-from tests.conftest import LiveServer, Project
+from tests.conftest import Project
+from tests.support.live import LiveServer
 from tests.test_registry_helpers import (
     artifact_dir,
     files_under,
@@ -77,7 +78,9 @@ def test_deleting_a_model_removes_its_versions_packages_and_files_but_not_its_ru
 
     infos = [log_constant_model(v, registered_model_name="fraud") for v in (1.0, 2.0)]
     client = MlflowClient()
-    experiment_id = client.get_experiment_by_name("fraud").experiment_id
+    experiment = client.get_experiment_by_name("fraud")
+    assert experiment is not None
+    experiment_id = experiment.experiment_id
     registry_dir = artifact_dir(app, f"mlflow-artifacts:/{project.id}/model-registry")
     assert len(files_under(registry_dir)) > 0
 
@@ -89,7 +92,9 @@ def test_deleting_a_model_removes_its_versions_packages_and_files_but_not_its_ru
     assert {client.get_run(info.run_id).info.lifecycle_stage for info in infos} == {"active"}
     # registering the name again adopts the experiment that kept the candidates
     client.create_registered_model("fraud")
-    assert client.get_experiment_by_name("fraud").experiment_id == experiment_id
+    adopted = client.get_experiment_by_name("fraud")
+    assert adopted is not None
+    assert adopted.experiment_id == experiment_id
 
 
 def test_another_project_is_never_touched(

@@ -16,9 +16,9 @@ JSON = {"Content-Type": "application/json"}
 
 
 def _constant_model_class() -> type:
-    import mlflow.pyfunc
+    from mlflow.pyfunc.model import PythonModel
 
-    class ConstantModel(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+    class ConstantModel(PythonModel):
         """Stands in for a trained model: predicts the number it was built with."""
 
         def __init__(self, value: float) -> None:

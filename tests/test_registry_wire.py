@@ -10,7 +10,8 @@ import pytest
 import requests
 from flask import Flask
 
-from tests.conftest import LiveServer, Project
+from tests.conftest import Project
+from tests.support.live import LiveServer
 from tests.test_registry_helpers import JSON, SEMVER_TAG, Api, packages
 from tests.test_statement_counts import counting
 

@@ -99,7 +99,7 @@ def _client_endpoints() -> list[tuple[str, str, str]]:
 
 
 def _our_endpoints() -> set[tuple[str, str]]:
-    ours = set()
+    ours: set[tuple[str, str]] = set()
     for route in ROUTES:
         rule = route.rules[0]
         ours.update((method, re.sub(r"<(?:path:)?\w+>", "{}", rule)) for method in route.methods)

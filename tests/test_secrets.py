@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import logging
 import re
 import typing as t
@@ -14,9 +15,9 @@ import requests
 from flask import Flask
 from sqlalchemy import MetaData, Table, inspect, select
 
-from example_app import auth
-from tests.conftest import LiveServer, Project, run_cli
+from tests.conftest import Project, run_cli
 from tests.rel_support import engine_of
+from tests.support.live import LiveServer
 
 PASSWORD = "Correct-Horse-Battery-Staple-4711"
 
@@ -47,13 +48,13 @@ def test_token_lookup_uses_a_constant_time_comparison(
     app: Flask, project: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     compared: list[tuple[t.Any, t.Any]] = []
-    original = auth.hmac.compare_digest
+    original = hmac.compare_digest
 
     def spy(a: t.Any, b: t.Any) -> bool:
         compared.append((a, b))
         return original(a, b)
 
-    monkeypatch.setattr(auth.hmac, "compare_digest", spy)
+    monkeypatch.setattr(hmac, "compare_digest", spy)  # what example_app.auth calls
     token = project.tokens["developer"]
     response = app.test_client().get(
         f"/api/v4/projects/{project.id}/ml/models", headers=project.headers("developer")
@@ -133,12 +134,12 @@ def test_no_secret_reaches_any_log(
         _login(server.url, PASSWORD + "x", expected=200)  # wrong: the form again
         _login(server.url, PASSWORD, expected=302)
 
-        from flask_model_registry.mlflow import tracking
+        from flask_model_registry.services import experiments as experiment_service
 
         def crash(*args: t.Any, **kwargs: t.Any) -> t.Any:
             raise RuntimeError("simulated crash")
 
-        monkeypatch.setattr(tracking.experiments, "search_experiments", crash)
+        monkeypatch.setattr(experiment_service, "search_experiments", crash)
         call("POST", mlflow + "/experiments/search", bearer, 500, json={"max_results": 5})
         monkeypatch.undo()
 
@@ -184,7 +185,9 @@ def _mlflow_client_session(
     uri = server.tracking_uri(project.id)
     monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", project.tokens["developer"])
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
-    experiment_id = client.get_experiment_by_name("secrets").experiment_id
+    experiment = client.get_experiment_by_name("secrets")
+    assert experiment is not None
+    experiment_id = experiment.experiment_id
     run = client.create_run(experiment_id)
     client.log_param(run.info.run_id, "p", "1")
     with pytest.raises(MlflowException):

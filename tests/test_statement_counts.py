@@ -1,5 +1,6 @@
-"""No N+1 queries on the hot MLflow endpoints: the SQL statements one request executes must not
-grow with the rows it reads or writes (10 vs 100 runs, metrics, params, tags, versions...).
+"""No N+1 queries on the hot MLflow endpoints and the experiment page: the SQL statements one
+request executes must not grow with the rows it reads or writes (10 vs 100 runs, metrics, params,
+tags, versions...; 10 vs 1,000 candidates on the page).
 
 Statements are counted with a ``before_cursor_execute`` listener around single test-client
 requests; an ``executemany`` counts once. Each pair is measured right after a warm-up request,
@@ -15,10 +16,13 @@ from contextlib import contextmanager
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import event
 
 from flask_model_registry.database import TABLE_PREFIX
 from tests.conftest import Project
+from tests.support.seeding import seed_experiment
+from tests.test_web_factories import count_statements, login, web
 
 SMALL, LARGE = 10, 100
 
@@ -405,3 +409,29 @@ def test_tracking_hot_paths_take_few_statements(app: Flask, api: Api) -> None:
             call()
         registry = [s for s in statements if REGISTRY_TABLE.search(s)]
         assert 0 < len(registry) <= budget, (path, len(registry), registry)
+
+
+# --- pages -------------------------------------------------------------------------------------
+
+
+def test_experiment_page_with_1000_candidates_and_20_metrics(
+    app: Flask, client: FlaskClient, project: Project
+) -> None:
+    """The experiment page of 1,000 candidates runs as many statements as one of 10.
+    (``python -m benchmarks.web_pages`` times it.)"""
+    big = seed_experiment(app, project.id, "big", 1000, metrics=20)
+    small = seed_experiment(app, project.id, "small", 10, metrics=20)
+    login(client, "alpha-reporter")
+    query = "?filter=metrics.m00+%3E+0.2&order_by=metrics.m01+DESC"
+    for url in (f"/experiments/{big}", f"/experiments/{big}{query}",
+                f"/experiments/{big}?page=10"):
+        client.get(web(project.id, url))
+    html = client.get(web(project.id, f"/experiments/{big}")).get_data(as_text=True)
+    assert html.count('name="ids"') == 100  # 100 candidates per page by default
+    assert "1–100 of 1000 candidates" in html
+    with count_statements(app) as on_big:
+        client.get(web(project.id, f"/experiments/{big}{query}"))
+    client.get(web(project.id, f"/experiments/{small}{query}"))
+    with count_statements(app) as on_small:
+        client.get(web(project.id, f"/experiments/{small}{query}"))
+    assert on_big.count == on_small.count

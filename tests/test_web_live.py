@@ -9,7 +9,8 @@ import re
 import pytest
 from flask import Flask
 
-from tests.conftest import LiveServer, Project
+from tests.conftest import Project
+from tests.support.live import LiveServer
 from tests.test_registry_helpers import log_constant_model, predict
 from tests.test_web_factories import csrf_of, login, web
 

@@ -12,7 +12,8 @@ import typing as t
 
 import pytest
 
-from tests.conftest import LiveServer, Project
+from tests.conftest import Project
+from tests.support.live import LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
