@@ -69,9 +69,9 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 
 if TYPE_CHECKING:  # db.Model is built at runtime; to a type checker it is Base
-    Model = Base
+    RegisteredModel = Base
 else:
-    Model = db.Model
+    RegisteredModel = db.Model
 
 
 def configure_sqlite(engine: Engine) -> None:
@@ -100,7 +100,7 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-class User(Model):
+class User(RegisteredModel):
     __tablename__ = "host_users"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -130,7 +130,7 @@ class User(Model):
         return f"<User {self.username!r}>"
 
 
-class PersonalAccessToken(Model):
+class PersonalAccessToken(RegisteredModel):
     __tablename__ = "host_personal_access_tokens"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -156,7 +156,7 @@ class PersonalAccessToken(Model):
         return f"<PersonalAccessToken {self.name!r} of user {self.user_id}>"
 
 
-class Project(Model):
+class Project(RegisteredModel):
     __tablename__ = "host_projects"
     __table_args__ = (CheckConstraint("visibility IN ('private', 'public')", name="visibility"),)
 
@@ -180,7 +180,7 @@ class Project(Model):
         return f"<Project {self.id} {self.name!r}>"
 
 
-class Membership(Model):
+class Membership(RegisteredModel):
     __tablename__ = "host_memberships"
     __table_args__ = (
         UniqueConstraint("project_id", "user_id"),
@@ -205,7 +205,7 @@ class Membership(Model):
         return f"<Membership user={self.user_id} project={self.project_id} {self.role}>"
 
 
-class Package(Model):
+class Package(RegisteredModel):
     __tablename__ = "host_packages"
     __table_args__ = (UniqueConstraint("project_id", "name", "version", "package_type"),)
 

@@ -1,7 +1,12 @@
 """The registry's tables. Every row belongs to one project, directly or through its parent.
 
-Timestamps are epoch milliseconds (MLflow's unit). Names follow the product's words: a
-*candidate* is an MLflow run, its *metadata* are the run's tags.
+Timestamps are epoch milliseconds (MLflow's unit).
+
+One word per concept: the code says *run* (:class:`Run`, :class:`RunParam`, :class:`RunTag`, ...)
+where the pages and the table names keep the product's words: a *candidate* is a run
+(``ml_candidates``, ``candidate_id``), its *metadata* are the run's tags. A registered model is a
+:class:`RegisteredModel` (``ml_models``), never ``Model``, which reads as ``db.Model``; its
+versions are :class:`ModelVersion`, as in MLflow.
 """
 
 from __future__ import annotations
@@ -22,13 +27,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .database import TABLE_PREFIX, Base
 
 __all__ = [
-    "Candidate",
-    "CandidateDatasetInput",
-    "CandidateLatestMetric",
-    "CandidateMetadata",
-    "CandidateMetric",
-    "CandidateModelIO",
-    "CandidateParam",
     "Dataset",
     "Experiment",
     "ExperimentTag",
@@ -36,11 +34,18 @@ __all__ = [
     "LoggedModelMetric",
     "LoggedModelParam",
     "LoggedModelTag",
-    "Model",
-    "ModelAlias",
-    "ModelTag",
     "ModelVersion",
     "ModelVersionTag",
+    "RegisteredModel",
+    "RegisteredModelAlias",
+    "RegisteredModelTag",
+    "Run",
+    "RunDatasetInput",
+    "RunLatestMetric",
+    "RunMetric",
+    "RunModelIO",
+    "RunParam",
+    "RunTag",
 ]
 
 #: Surrogate keys: BIGINT on PostgreSQL, INTEGER (the rowid alias) on SQLite.
@@ -87,7 +92,7 @@ class Experiment(Base):
     tags: Mapped[list[ExperimentTag]] = relationship(
         cascade="all, delete-orphan", passive_deletes=True, order_by="ExperimentTag.key"
     )
-    model: Mapped[Model | None] = relationship(back_populates="default_experiment")
+    model: Mapped[RegisteredModel | None] = relationship(back_populates="default_experiment")
 
 
 class ExperimentTag(KeyValue, Base):
@@ -98,7 +103,7 @@ class ExperimentTag(KeyValue, Base):
     )
 
 
-class Candidate(Base):
+class Run(Base):
     """An MLflow run of an experiment."""
 
     __tablename__ = _t("candidates")
@@ -123,18 +128,18 @@ class Candidate(Base):
     artifact_uri: Mapped[str] = mapped_column(String(1000))
 
     experiment: Mapped[Experiment] = relationship()
-    params: Mapped[list[CandidateParam]] = relationship(
-        cascade="all, delete-orphan", passive_deletes=True, order_by="CandidateParam.key"
+    params: Mapped[list[RunParam]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="RunParam.key"
     )
-    latest_metrics: Mapped[list[CandidateLatestMetric]] = relationship(
-        cascade="all, delete-orphan", passive_deletes=True, order_by="CandidateLatestMetric.key"
+    latest_metrics: Mapped[list[RunLatestMetric]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="RunLatestMetric.key"
     )
-    tags: Mapped[list[CandidateMetadata]] = relationship(
-        cascade="all, delete-orphan", passive_deletes=True, order_by="CandidateMetadata.key"
+    tags: Mapped[list[RunTag]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="RunTag.key"
     )
 
 
-class CandidateParam(KeyValue, Base):
+class RunParam(KeyValue, Base):
     __tablename__ = _t("candidate_params")
 
     candidate_id: Mapped[int] = mapped_column(
@@ -142,7 +147,7 @@ class CandidateParam(KeyValue, Base):
     )
 
 
-class CandidateMetric(Base):
+class RunMetric(Base):
     """One metric point; the key makes re-sent identical points idempotent."""
 
     __tablename__ = _t("candidate_metrics")
@@ -161,7 +166,7 @@ class CandidateMetric(Base):
     dataset_digest: Mapped[str | None] = mapped_column(String(36))
 
 
-class CandidateLatestMetric(Base):
+class RunLatestMetric(Base):
     """The latest point per key (highest step, then timestamp, then value), for runs and search."""
 
     __tablename__ = _t("candidate_latest_metrics")
@@ -180,7 +185,7 @@ class CandidateLatestMetric(Base):
     dataset_digest: Mapped[str | None] = mapped_column(String(36))
 
 
-class CandidateMetadata(KeyValue, Base):
+class RunTag(KeyValue, Base):
     """A run tag."""
 
     __tablename__ = _t("candidate_metadata")
@@ -206,7 +211,7 @@ class Dataset(Base):
     profile: Mapped[str | None] = mapped_column(Text)
 
 
-class CandidateDatasetInput(Base):
+class RunDatasetInput(Base):
     """A dataset a run used; ``tags`` holds the input tags as a JSON list of {key, value}."""
 
     __tablename__ = _t("candidate_dataset_inputs")
@@ -222,7 +227,7 @@ class CandidateDatasetInput(Base):
     dataset: Mapped[Dataset] = relationship()
 
 
-class CandidateModelIO(Base):
+class RunModelIO(Base):
     """A logged model a run read (``input``) or produced (``output``, with its step)."""
 
     __tablename__ = _t("candidate_model_io")
@@ -308,7 +313,7 @@ class LoggedModelMetric(Base):
     dataset_digest: Mapped[str | None] = mapped_column(String(36))
 
 
-class Model(Base):
+class RegisteredModel(Base):
     """A registered model; ``version_counter`` hands out MLflow's integer version numbers."""
 
     __tablename__ = _t("models")
@@ -324,18 +329,18 @@ class Model(Base):
     last_updated_timestamp: Mapped[int] = mapped_column(BigInteger)
 
     default_experiment: Mapped[Experiment | None] = relationship(back_populates="model")
-    tags: Mapped[list[ModelTag]] = relationship(
-        cascade="all, delete-orphan", passive_deletes=True, order_by="ModelTag.key"
+    tags: Mapped[list[RegisteredModelTag]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="RegisteredModelTag.key"
     )
-    aliases: Mapped[list[ModelAlias]] = relationship(
-        cascade="all, delete-orphan", passive_deletes=True, order_by="ModelAlias.alias"
+    aliases: Mapped[list[RegisteredModelAlias]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="RegisteredModelAlias.alias"
     )
     versions: Mapped[list[ModelVersion]] = relationship(
         back_populates="model", cascade="all, delete-orphan", passive_deletes=True
     )
 
 
-class ModelTag(KeyValue, Base):
+class RegisteredModelTag(KeyValue, Base):
     __tablename__ = _t("model_tags")
 
     model_id: Mapped[int] = mapped_column(
@@ -382,8 +387,8 @@ class ModelVersion(Base):
     creation_timestamp: Mapped[int] = mapped_column(BigInteger)
     last_updated_timestamp: Mapped[int] = mapped_column(BigInteger)
 
-    model: Mapped[Model] = relationship(back_populates="versions")
-    candidate: Mapped[Candidate | None] = relationship()
+    model: Mapped[RegisteredModel] = relationship(back_populates="versions")
+    run: Mapped[Run | None] = relationship()
     logged_model: Mapped[LoggedModel | None] = relationship()
     tags: Mapped[list[ModelVersionTag]] = relationship(
         cascade="all, delete-orphan", passive_deletes=True, order_by="ModelVersionTag.key"
@@ -399,7 +404,7 @@ class ModelVersionTag(KeyValue, Base):
     key: Mapped[str] = mapped_column(String(250), primary_key=True, index=True)
 
 
-class ModelAlias(Base):
+class RegisteredModelAlias(Base):
     """A named pointer (``champion``) to one version of a model."""
 
     __tablename__ = _t("model_aliases")

@@ -16,7 +16,7 @@ from flask import Flask
 
 from flask_model_registry.dispatch import make_context
 from flask_model_registry.errors import InvalidParameter, NotFound, StorageError
-from flask_model_registry.models import Candidate
+from flask_model_registry.models import Run
 from flask_model_registry.services import artifacts as artifact_service
 from flask_model_registry.services import experiments, runs
 from flask_model_registry.state import get_state
@@ -622,7 +622,7 @@ def test_run_artifact_uri_follows_the_project_scheme(
     app: Flask, project: Project, seeded: Seeded
 ) -> None:
     with app.app_context():
-        run = get_state(app).db.session.query(Candidate).filter_by(run_id=seeded.run_id).one()
+        run = get_state(app).db.session.query(Run).filter_by(run_id=seeded.run_id).one()
         assert run.artifact_uri == (
             f"mlflow-artifacts:/{project.id}/{seeded.experiment_iid}/{seeded.run_id}/artifacts"
         )

@@ -10,7 +10,12 @@ from sqlalchemy import event
 
 from flask_model_registry.database import now_ms
 from flask_model_registry.dispatch import make_context
-from flask_model_registry.models import LoggedModel, LoggedModelMetric, Model, ModelVersion
+from flask_model_registry.models import (
+    LoggedModel,
+    LoggedModelMetric,
+    ModelVersion,
+    RegisteredModel,
+)
 from flask_model_registry.services import experiments
 from flask_model_registry.state import get_state
 from tests.conftest import Project
@@ -340,7 +345,7 @@ def test_response_carries_metrics_and_registrations(
             LoggedModelMetric(logged_model_id=row.id, key="loss", value=0.0, is_nan=True,
                               step=0, timestamp=11),
         ])
-        registered = Model(project_id=project.id, name="wf-model", creation_timestamp=1,
+        registered = RegisteredModel(project_id=project.id, name="wf-model", creation_timestamp=1,
                            last_updated_timestamp=1)
         session.add(registered)
         session.flush()

@@ -15,9 +15,10 @@ from mlflow.entities import Metric, Param, RunTag
 from mlflow.exceptions import MlflowException
 from sqlalchemy import event, insert, select
 
+from flask_model_registry import models
 from flask_model_registry.database import now_ms
 from flask_model_registry.dispatch import make_context
-from flask_model_registry.models import Candidate, CandidateMetadata, Experiment, LoggedModel
+from flask_model_registry.models import Experiment, LoggedModel, Run
 from flask_model_registry.services import experiments
 
 pytestmark = pytest.mark.live
@@ -160,11 +161,11 @@ def _bulk_runs(app: Flask, project_id: int, name: str, count: int) -> str:
              "lifecycle_stage": "active", "user_id": "bulk", "artifact_uri": "mlflow-artifacts:/x"}
             for i in range(count)
         ]
-        ctx.session.execute(insert(Candidate), rows)
+        ctx.session.execute(insert(Run), rows)
         pks = dict(ctx.session.execute(
-            select(Candidate.run_id, Candidate.id).where(Candidate.experiment_id == experiment.id)
+            select(Run.run_id, Run.id).where(Run.experiment_id == experiment.id)
         ).all())
-        ctx.session.execute(insert(CandidateMetadata), [
+        ctx.session.execute(insert(models.RunTag), [
             {"candidate_id": pks[row["run_id"]], "key": "mlflow.runName", "value": row["name"]}
             for row in rows
         ])

@@ -18,11 +18,6 @@ from sqlalchemy.orm import Session
 from flask_model_registry.database import Base
 from flask_model_registry.errors import InvalidParameter
 from flask_model_registry.models import (
-    Candidate,
-    CandidateDatasetInput,
-    CandidateLatestMetric,
-    CandidateMetadata,
-    CandidateParam,
     Dataset,
     Experiment,
     ExperimentTag,
@@ -30,10 +25,15 @@ from flask_model_registry.models import (
     LoggedModelMetric,
     LoggedModelParam,
     LoggedModelTag,
-    Model,
-    ModelTag,
     ModelVersion,
     ModelVersionTag,
+    RegisteredModel,
+    RegisteredModelTag,
+    Run,
+    RunDatasetInput,
+    RunLatestMetric,
+    RunParam,
+    RunTag,
 )
 from flask_model_registry.search import (
     experiment_filter_clauses,
@@ -133,8 +133,8 @@ def _populate(s: Session) -> None:
 
     def run(
         run_id: str, start: int, name: str, status: str, user: str | None, end: int | None
-    ) -> Candidate:
-        c = Candidate(
+    ) -> Run:
+        c = Run(
             run_id=run_id,
             project_id=1,
             experiment_id=e1.id,
@@ -154,10 +154,10 @@ def _populate(s: Session) -> None:
     r3 = run("r3", 300, "gamma", "FAILED", "bob", 400)
     r4 = run("r4", 200, "delta", "FINISHED", "carol", 350)
 
-    def metric(c: Candidate, key: str, value: float) -> None:
+    def metric(c: Run, key: str, value: float) -> None:
         nan = value != value
         s.add(
-            CandidateLatestMetric(
+            RunLatestMetric(
                 candidate_id=c.id,
                 key=key,
                 value=0.0 if nan else value,
@@ -183,7 +183,7 @@ def _populate(s: Session) -> None:
         (r3, "glob", "aXXbYc"),
         (r2, "note", "1000 done"),
     ]:
-        s.add(CandidateParam(candidate_id=c.id, key=key, value=value))
+        s.add(RunParam(candidate_id=c.id, key=key, value=value))
     for c, key, value in [
         (r1, "team", "Vision"),
         (r2, "team", "vision"),
@@ -192,7 +192,7 @@ def _populate(s: Session) -> None:
         (r2, "rank", "c"),
         (r4, "rank", "a"),
     ]:
-        s.add(CandidateMetadata(candidate_id=c.id, key=key, value=value))
+        s.add(RunTag(candidate_id=c.id, key=key, value=value))
     train = Dataset(
         experiment_id=e1.id, name="train_ds", digest="d1", source_type="local", source="{}"
     )
@@ -209,31 +209,39 @@ def _populate(s: Session) -> None:
 
     s.add_all(
         [
-            CandidateDatasetInput(
+            RunDatasetInput(
                 candidate_id=r1.id, dataset_id=train.id, tags=context("training")
             ),
-            CandidateDatasetInput(candidate_id=r3.id, dataset_id=evald.id, tags=context("eval")),
-            CandidateDatasetInput(candidate_id=r2.id, dataset_id=evald.id, tags="[]"),
+            RunDatasetInput(candidate_id=r3.id, dataset_id=evald.id, tags=context("eval")),
+            RunDatasetInput(candidate_id=r2.id, dataset_id=evald.id, tags="[]"),
         ]
     )
 
-    m1 = Model(project_id=1, name="Classifier", creation_timestamp=1, last_updated_timestamp=30)
-    m2 = Model(project_id=1, name="prompt-a", creation_timestamp=2, last_updated_timestamp=20)
-    m3 = Model(project_id=1, name="regressor", creation_timestamp=3, last_updated_timestamp=10)
-    m4 = Model(project_id=1, name="classifier-v2", creation_timestamp=4, last_updated_timestamp=40)
+    m1 = RegisteredModel(
+        project_id=1, name="Classifier", creation_timestamp=1, last_updated_timestamp=30
+    )
+    m2 = RegisteredModel(
+        project_id=1, name="prompt-a", creation_timestamp=2, last_updated_timestamp=20
+    )
+    m3 = RegisteredModel(
+        project_id=1, name="regressor", creation_timestamp=3, last_updated_timestamp=10
+    )
+    m4 = RegisteredModel(
+        project_id=1, name="classifier-v2", creation_timestamp=4, last_updated_timestamp=40
+    )
     s.add_all([m1, m2, m3, m4])
     s.flush()
     s.add_all(
         [
-            ModelTag(model_id=m2.id, key=PROMPT, value="true"),
-            ModelTag(model_id=m3.id, key=PROMPT, value="false"),
-            ModelTag(model_id=m3.id, key="team", value="ML"),
-            ModelTag(model_id=m4.id, key="team", value="ml"),
+            RegisteredModelTag(model_id=m2.id, key=PROMPT, value="true"),
+            RegisteredModelTag(model_id=m3.id, key=PROMPT, value="false"),
+            RegisteredModelTag(model_id=m3.id, key="team", value="ML"),
+            RegisteredModelTag(model_id=m4.id, key="team", value="ml"),
         ]
     )
 
     def version(
-        m: Model, seq: int, run_id: str, source: str, created: int, updated: int
+        m: RegisteredModel, seq: int, run_id: str, source: str, created: int, updated: int
     ) -> ModelVersion:
         v = ModelVersion(
             model_id=m.id,
@@ -322,7 +330,7 @@ def runs(
     s: Session, filter_string: str | None = None, order_by: list[str] | None = None
 ) -> list[str]:
     stmt = (
-        select(Candidate.run_id)
+        select(Run.run_id)
         .where(*run_filter_clauses(filter_string))
         .order_by(*run_order_by(order_by))
     )
@@ -344,7 +352,7 @@ def models(
     s: Session, filter_string: str | None = None, order_by: list[str] | None = None
 ) -> list[str]:
     stmt = (
-        select(Model.name)
+        select(RegisteredModel.name)
         .where(*registered_model_filter_clauses(filter_string))
         .order_by(*registered_model_order_by(order_by))
     )
@@ -355,8 +363,8 @@ def versions(
     s: Session, filter_string: str | None = None, order_by: list[str] | None = None
 ) -> list[str]:
     stmt = (
-        select(Model.name, ModelVersion.sequence)
-        .join(Model)
+        select(RegisteredModel.name, ModelVersion.sequence)
+        .join(RegisteredModel)
         .where(*model_version_filter_clauses(filter_string))
         .order_by(*model_version_order_by(order_by))
     )

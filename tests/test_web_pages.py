@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from flask_model_registry.models import Experiment, Model, ModelVersion
+from flask_model_registry.models import Experiment, ModelVersion, RegisteredModel
 from flask_model_registry.services import registry as registry_service
 from tests.conftest import Project
 from tests.test_web_factories import (
@@ -552,9 +552,9 @@ def test_promote_form_only_for_registry_writers(client: FlaskClient, seeded: See
 def _versions(app: Flask, project_id: int) -> list[tuple[str, str]]:
     with app.app_context():
         rows = app.extensions["sqlalchemy"].session.execute(
-            select(Model.name, ModelVersion.semver)
-            .join(ModelVersion, ModelVersion.model_id == Model.id)
-            .where(Model.project_id == project_id)
+            select(RegisteredModel.name, ModelVersion.semver)
+            .join(ModelVersion, ModelVersion.model_id == RegisteredModel.id)
+            .where(RegisteredModel.project_id == project_id)
             .order_by(ModelVersion.id)
         )
         return [tuple(row) for row in rows]
@@ -562,9 +562,14 @@ def _versions(app: Flask, project_id: int) -> list[tuple[str, str]]:
 
 def _model_count(app: Flask, project_id: int) -> int:
     with app.app_context():
-        return int(app.extensions["sqlalchemy"].session.scalar(
-            select(func.count()).select_from(Model).where(Model.project_id == project_id)
-        ) or 0)
+        return int(
+            app.extensions["sqlalchemy"].session.scalar(
+                select(func.count())
+                .select_from(RegisteredModel)
+                .where(RegisteredModel.project_id == project_id)
+            )
+            or 0
+        )
 
 
 def test_promote_creates_the_version_and_shows_it(
@@ -575,8 +580,12 @@ def test_promote_creates_the_version_and_shows_it(
     token = csrf_of(text(client.get(url)))
     response = client.post(
         f"{url}/promote",
-        data={"mr_csrf_token": token, "model_name": "fraud", "semver": "1.2.0",
-              "description": "First *good* one"},
+        data={
+            "mr_csrf_token": token,
+            "model_name": "fraud",
+            "semver": "1.2.0",
+            "description": "First *good* one",
+        },
     )
     assert response.status_code == 303, text(response)
     assert re.search(r"/models/\d+/versions/1\.2\.0$", response.headers["Location"])
@@ -690,15 +699,18 @@ def test_compare_only_differences_link(client: FlaskClient, seeded: Seeded) -> N
     as_role(client, "reporter")
     html = text(_compare(client, seeded, "low", "mid", only_diff="1"))
     assert 'class="mr-compare-body mr-only-diff" data-compare-body' in html
-    assert 'data-only-diff checked' in html
+    assert "data-only-diff checked" in html
 
 
 def test_compare_overlays_metric_histories(client: FlaskClient, seeded: Seeded) -> None:
     as_role(client, "reporter")
     html = text(_compare(client, seeded, "low", "mid", "high"))
     acc = html.split('data-metric="acc"', 1)[1].split("</svg>", 1)[0]
-    series = re.findall(r'<g class="series" data-series="([^"]*)">\s*<path d="[^"]+"[^>]*'
-                        r'data-points="(\d+)"', acc)
+    series = re.findall(
+        r'<g class="series" data-series="([^"]*)">\s*<path d="[^"]+"[^>]*'
+        r'data-points="(\d+)"',
+        acc,
+    )
     assert series == [("low-lr", "3"), ("mid-lr", "3"), (f"high {ESCAPED}", "2")]
     assert SCRIPT not in html
 
@@ -754,8 +766,9 @@ def registered(app: Flask, seeded: Seeded) -> Registered:
     with project_ctx(app, seeded.project.id) as ctx:
         model = registry_service.create_model(ctx, "fraud", description=DESCRIPTION)
         for semver, run_id in zip(order, runs, strict=True):
-            registry_service.promote_candidate(ctx, model, run_id, semver=semver,
-                                               description=f"notes {SCRIPT}")
+            registry_service.promote_candidate(
+                ctx, model, run_id, semver=semver, description=f"notes {SCRIPT}"
+            )
         registry_service.set_alias(ctx, "fraud", "champion", "3")
         registry_service.set_alias(ctx, "fraud", "staging", "2")
         model_id = model.id
@@ -773,9 +786,9 @@ def test_models_list(client: FlaskClient, seeded: Seeded, registered: Registered
 def test_model_page_versions_by_semver_precedence(
     client: FlaskClient, seeded: Seeded, registered: Registered
 ) -> None:
-    html = text(as_role(client, "reporter").get(
-        web(seeded.project.id, f"/models/{registered.model_id}")
-    ))
+    html = text(
+        as_role(client, "reporter").get(web(seeded.project.id, f"/models/{registered.model_id}"))
+    )
     table = html.split('id="mr-versions-heading"', 1)[1].split("</table>", 1)[0]
     order = re.findall(r'<th scope="row"><a href="[^"]+/versions/([^"]+)">', table)
     assert order == ["1.10.0", "1.2.0", "1.0.0", "1.0.0-rc.1"]
@@ -793,26 +806,28 @@ def test_model_page_versions_by_semver_precedence(
 def test_model_description_is_safe_markdown(
     client: FlaskClient, seeded: Seeded, registered: Registered
 ) -> None:
-    html = text(as_role(client, "reporter").get(
-        web(seeded.project.id, f"/models/{registered.model_id}")
-    ))
+    html = text(
+        as_role(client, "reporter").get(web(seeded.project.id, f"/models/{registered.model_id}"))
+    )
     body = html.split('<div class="mr-markdown">', 1)[1].split("</div>", 1)[0]
     assert "<p>Detects <strong>fraud</strong> in <em>card</em> payments.</p>" in body
     assert f"<li>uses <code>xgboost</code> {ESCAPED}</li>" in body
-    assert ('<a href="https://example.com/docs?a=1&amp;b=2" rel="nofollow noopener">the docs</a>'
-            in body)
+    assert (
+        '<a href="https://example.com/docs?a=1&amp;b=2" rel="nofollow noopener">the docs</a>'
+        in body
+    )
     assert "javascript:" not in body.split("[click]", 1)[0]
     assert "[click](javascript:alert(1))" in body  # left as text
     assert "<script" not in body
     assert 'onmouseover="' not in body
 
 
-def test_model_version_page(
-    client: FlaskClient, seeded: Seeded, registered: Registered
-) -> None:
-    html = text(as_role(client, "reporter").get(
-        web(seeded.project.id, f"/models/{registered.model_id}/versions/1.2.0")
-    ))
+def test_model_version_page(client: FlaskClient, seeded: Seeded, registered: Registered) -> None:
+    html = text(
+        as_role(client, "reporter").get(
+            web(seeded.project.id, f"/models/{registered.model_id}/versions/1.2.0")
+        )
+    )
     assert '<h1>fraud <span class="mr-version">1.2.0</span>' in html
     facts = html.split('class="mr-facts"', 1)[1].split("</dl>", 1)[0]
     assert "<dt>MLflow version</dt><dd>3</dd>" in facts
@@ -824,7 +839,7 @@ def test_model_version_page(
     assert f"notes {ESCAPED}" in html
     assert SCRIPT not in html
     provenance = html.split('id="mr-provenance-heading"', 1)[1].split("</section>", 1)[0]
-    assert f"/candidates/{seeded.runs['high']}\">high {ESCAPED}</a>" in provenance
+    assert f'/candidates/{seeded.runs["high"]}">high {ESCAPED}</a>' in provenance
     assert '<th scope="row">lr</th><td class="mr-value">0.1</td>' in provenance
 
 

@@ -11,7 +11,7 @@ import typing as t
 
 from flask import Response
 
-from flask_model_registry.models import Model, ModelVersion
+from flask_model_registry.models import ModelVersion, RegisteredModel
 from flask_model_registry.schemas import native as s
 from flask_model_registry.services import registry
 from flask_model_registry.services.context import ProjectContext
@@ -37,13 +37,13 @@ def _no_content() -> Response:
     return Response(status=204)
 
 
-def _models_json(ctx: ProjectContext, models: list[Model]) -> list[Json]:
+def _models_json(ctx: ProjectContext, models: list[RegisteredModel]) -> list[Json]:
     summary = registry.version_summary(ctx, models)
     items = [s.ModelOut(m, *summary[m.id]) for m in models]
     return t.cast(list[Json], s.ModelOutSchema(many=True).dump(items))
 
 
-def _model_json(ctx: ProjectContext, model: Model) -> Json:
+def _model_json(ctx: ProjectContext, model: RegisteredModel) -> Json:
     return _models_json(ctx, [model])[0]
 
 

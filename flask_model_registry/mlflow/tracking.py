@@ -10,7 +10,7 @@ from __future__ import annotations
 import typing as t
 
 from flask_model_registry.errors import InvalidParameter
-from flask_model_registry.models import CandidateMetric, Dataset, Experiment
+from flask_model_registry.models import Dataset, Experiment, RunMetric
 from flask_model_registry.pagination import check_max_results
 from flask_model_registry.services import experiments, runs
 from flask_model_registry.services.context import ProjectContext
@@ -71,7 +71,7 @@ def metric_json(metric: t.Any) -> Json:
 
 
 def run_info_json(run: t.Any) -> Json:
-    """A ``RunInfo`` message from a run row or ``Candidate`` with ``experiment_iid``."""
+    """A ``RunInfo`` message from a run row or ``Run`` with ``experiment_iid``."""
     return compact({
         "run_id": run.run_id,
         "run_uuid": run.run_id,
@@ -348,7 +348,7 @@ def get_metric_history(ctx: ProjectContext, data: Json) -> Json:
     })
 
 
-def _bulk_metric_json(run_id: str, metric: CandidateMetric) -> Json:
+def _bulk_metric_json(run_id: str, metric: RunMetric) -> Json:
     return {**metric_json(metric), "run_id": run_id}
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from flask_model_registry.models import Candidate, Model, ModelVersion
+from flask_model_registry.models import ModelVersion, RegisteredModel, Run
 
 __all__ = [
     "MAX_PER_PAGE",
@@ -83,7 +83,7 @@ class VersionCreateSchema(_Strict):
 class ModelOut:
     """A model with its version count and latest semantic version."""
 
-    model: Model
+    model: RegisteredModel
     version_count: int
     latest_version: str | None
 
@@ -92,7 +92,7 @@ class ModelOut:
 class CandidateOut:
     """The candidate (run) a version came from."""
 
-    run: Candidate
+    run: Run
 
 
 @dataclass
@@ -186,7 +186,7 @@ class VersionOutSchema(Schema):
         return {tag.key: tag.value for tag in obj.version.tags}
 
     def _candidate(self, obj: VersionOut) -> dict[str, t.Any] | None:
-        run = obj.version.candidate
+        run = obj.version.run
         if run is None:
             return None
         return t.cast(dict[str, t.Any], CandidateOutSchema().dump(CandidateOut(run)))

@@ -23,11 +23,6 @@ from sqlalchemy.sql.elements import ColumnElement, SQLColumnExpression
 
 from flask_model_registry.errors import InvalidParameter
 from flask_model_registry.models import (
-    Candidate,
-    CandidateDatasetInput,
-    CandidateLatestMetric,
-    CandidateMetadata,
-    CandidateParam,
     Dataset,
     Experiment,
     ExperimentTag,
@@ -35,10 +30,15 @@ from flask_model_registry.models import (
     LoggedModelMetric,
     LoggedModelParam,
     LoggedModelTag,
-    Model,
-    ModelTag,
     ModelVersion,
     ModelVersionTag,
+    RegisteredModel,
+    RegisteredModelTag,
+    Run,
+    RunDatasetInput,
+    RunLatestMetric,
+    RunParam,
+    RunTag,
 )
 
 from . import sql
@@ -241,15 +241,15 @@ def _order_error(order_by: Any, key: OrderKey | None, message: str) -> InvalidPa
 # runs
 
 _RUN_STRING_ATTRIBUTES: dict[str, Col] = {
-    "run_id": Candidate.run_id,
-    "run_name": Candidate.name,
-    "status": Candidate.status,
-    "user_id": Candidate.user_id,
-    "artifact_uri": Candidate.artifact_uri,
+    "run_id": Run.run_id,
+    "run_name": Run.name,
+    "status": Run.status,
+    "user_id": Run.user_id,
+    "artifact_uri": Run.artifact_uri,
 }
 _RUN_NUMERIC_ATTRIBUTES: dict[str, Col] = {
-    "start_time": Candidate.start_time,
-    "end_time": Candidate.end_time,
+    "start_time": Run.start_time,
+    "end_time": Run.end_time,
 }
 _RUN_NULLABLE_ATTRIBUTES = frozenset({"end_time", "user_id"})
 _RUN_KEY_ALIASES = {
@@ -266,13 +266,13 @@ _DATASET_OPS = (*_STRING_OPS, *_LIST_OPS)
 
 
 def _run_child_exists(
-    entity: type[CandidateParam] | type[CandidateMetadata] | type[CandidateLatestMetric],
+    entity: type[RunParam] | type[RunTag] | type[RunLatestMetric],
     key: str,
     *conditions: ColumnElement[bool],
 ) -> ColumnElement[bool]:
     return (
         select(_ONE)
-        .where(entity.candidate_id == Candidate.id, entity.key == key, *conditions)
+        .where(entity.candidate_id == Run.id, entity.key == key, *conditions)
         .exists()
     )
 
@@ -286,17 +286,17 @@ def _run_dataset_clause(f: _Filter, c: Comparison) -> ColumnElement[bool]:
     value: Value = c.value if isinstance(c.value, tuple) else f.string(c, "dataset attributes")
     target: Col
     if c.key == "context":
-        target = sql.json_list_tag_value(CandidateDatasetInput.tags, DATASET_CONTEXT_TAG)
+        target = sql.json_list_tag_value(RunDatasetInput.tags, DATASET_CONTEXT_TAG)
     elif c.key == "name":
         target = Dataset.name
     else:
         target = Dataset.digest
     return (
         select(_ONE)
-        .select_from(CandidateDatasetInput)
-        .join(Dataset, Dataset.id == CandidateDatasetInput.dataset_id)
+        .select_from(RunDatasetInput)
+        .join(Dataset, Dataset.id == RunDatasetInput.dataset_id)
         .where(
-            CandidateDatasetInput.candidate_id == Candidate.id,
+            RunDatasetInput.candidate_id == Run.id,
             _compare_string(target, c.comparator, value),
         )
         .exists()
@@ -315,14 +315,14 @@ def _run_clause(f: _Filter, c: Comparison) -> ColumnElement[bool]:
         f.check_op(c, _NUMERIC_OPS, f"metric '{c.key}'")
         value = float(f.number(c, "metric"))
         return _run_child_exists(
-            CandidateLatestMetric,
+            RunLatestMetric,
             c.key,
             _nan_aware(
-                CandidateLatestMetric.value, CandidateLatestMetric.is_nan, c.comparator, value
+                RunLatestMetric.value, RunLatestMetric.is_nan, c.comparator, value
             ),
         )
     if c.entity_type in (PARAM, TAG):
-        entity = CandidateParam if c.entity_type == PARAM else CandidateMetadata
+        entity = RunParam if c.entity_type == PARAM else RunTag
         what = "parameter" if c.entity_type == PARAM else "tag"
         f.check_op(c, (*_STRING_OPS, *_NULL_OPS), f"{what} '{c.key}'")
         if c.comparator == "IS NULL":
@@ -358,7 +358,7 @@ def _run_clause(f: _Filter, c: Comparison) -> ColumnElement[bool]:
 
 
 def run_filter_clauses(filter_string: str | None) -> list[ColumnElement[bool]]:
-    """WHERE clauses over :class:`Candidate` for an MLflow ``search_runs`` filter.
+    """WHERE clauses over :class:`Run` for an MLflow ``search_runs`` filter.
 
     Metrics compare the latest value (NaN satisfies only ``!=``); params, tags and datasets
     are correlated ``EXISTS``; ``IS NULL`` on a param or tag is ``NOT EXISTS``.
@@ -368,19 +368,19 @@ def run_filter_clauses(filter_string: str | None) -> list[ColumnElement[bool]]:
 
 
 def _run_child_value(
-    entity: type[CandidateParam] | type[CandidateMetadata] | type[CandidateLatestMetric],
+    entity: type[RunParam] | type[RunTag] | type[RunLatestMetric],
     column: Col,
     key: str,
 ) -> Col:
     return (
         select(column)
-        .where(entity.candidate_id == Candidate.id, entity.key == key)
+        .where(entity.candidate_id == Run.id, entity.key == key)
         .scalar_subquery()
     )
 
 
 def run_order_by(order_by: Sequence[str] | None) -> list[ColumnElement[Any]]:
-    """ORDER BY expressions over :class:`Candidate` for ``search_runs``.
+    """ORDER BY expressions over :class:`Run` for ``search_runs``.
 
     Runs missing the key sort last in both directions; for metrics, NaN sorts after every
     number and before missing values. Completed with ``start_time DESC`` (unless ordered by
@@ -404,16 +404,16 @@ def run_order_by(order_by: Sequence[str] | None) -> list[ColumnElement[Any]]:
                 clauses.append(_null_last(column))
             clauses.append(_direction(column, ok.ascending))
         elif entity_type == METRIC:
-            value = _run_child_value(CandidateLatestMetric, CandidateLatestMetric.value, key)
+            value = _run_child_value(RunLatestMetric, RunLatestMetric.value, key)
             nan_rank = _run_child_value(
-                CandidateLatestMetric,
-                case((CandidateLatestMetric.is_nan == true(), 1), else_=0),
+                RunLatestMetric,
+                case((RunLatestMetric.is_nan == true(), 1), else_=0),
                 key,
             )
             clauses.append(func.coalesce(nan_rank, 2))
             clauses.append(_direction(value, ok.ascending))
         elif entity_type in (PARAM, TAG):
-            entity = CandidateParam if entity_type == PARAM else CandidateMetadata
+            entity = RunParam if entity_type == PARAM else RunTag
             value = _run_child_value(entity, entity.value, key)
             clauses.append(_null_last(value))
             clauses.append(_direction(value, ok.ascending))
@@ -423,8 +423,8 @@ def run_order_by(order_by: Sequence[str] | None) -> list[ColumnElement[Any]]:
             raise _order_error(order_by, None, "`order_by` contains duplicate fields")
         seen.add((entity_type, key))
     if (ATTRIBUTE, "start_time") not in seen:
-        clauses.append(Candidate.start_time.desc())
-    clauses.append(Candidate.run_id.asc())
+        clauses.append(Run.start_time.desc())
+    clauses.append(Run.run_id.asc())
     return clauses
 
 
@@ -557,7 +557,9 @@ def _model_tag_exists(
     model_id: Col, key: str, *conditions: ColumnElement[bool]
 ) -> ColumnElement[bool]:
     return (
-        select(_ONE).where(ModelTag.model_id == model_id, ModelTag.key == key, *conditions).exists()
+        select(_ONE)
+        .where(RegisteredModelTag.model_id == model_id, RegisteredModelTag.key == key, *conditions)
+        .exists()
     )
 
 
@@ -567,7 +569,7 @@ def _registry_tag_check(f: _Filter, c: Comparison) -> str:
 
 
 def registered_model_filter_clauses(filter_string: str | None) -> list[ColumnElement[bool]]:
-    """WHERE clauses over :class:`Model` for ``search_registered_models``.
+    """WHERE clauses over :class:`RegisteredModel` for ``search_registered_models``.
 
     Keys: ``name`` (``= != LIKE ILIKE IN NOT IN``) and ``tags.<key>`` (``= != LIKE ILIKE``).
     Prompts (models tagged ``mlflow.prompt.is_prompt = 'true'``) are excluded unless the filter
@@ -586,7 +588,9 @@ def registered_model_filter_clauses(filter_string: str | None) -> list[ColumnEle
                 continue
             clauses.append(
                 _model_tag_exists(
-                    Model.id, c.key, _compare_string(ModelTag.value, c.comparator, value)
+                    RegisteredModel.id,
+                    c.key,
+                    _compare_string(RegisteredModelTag.value, c.comparator, value),
                 )
             )
             continue
@@ -594,7 +598,9 @@ def registered_model_filter_clauses(filter_string: str | None) -> list[ColumnEle
             raise f.error(c, f"Invalid attribute key '{c.key}' specified. Valid keys are ['name']")
         f.check_op(c, (*_STRING_OPS, *_LIST_OPS), "attribute 'name'")
         clauses.append(
-            _compare_string(Model.name, c.comparator, f.strings(c, "attributes", ("name",)))
+            _compare_string(
+                RegisteredModel.name, c.comparator, f.strings(c, "attributes", ("name",))
+            )
         )
     if not querying_prompts:
         clauses.append(_model_is_not_prompt())
@@ -604,20 +610,22 @@ def registered_model_filter_clauses(filter_string: str | None) -> list[ColumnEle
 @functools.cache
 def _model_is_not_prompt() -> ColumnElement[bool]:
     """Models without the prompt tag; built once, as :func:`_model_version_is_prompt`."""
-    return ~_model_tag_exists(Model.id, IS_PROMPT_TAG_KEY, ModelTag.value == "true")
+    return ~_model_tag_exists(
+        RegisteredModel.id, IS_PROMPT_TAG_KEY, RegisteredModelTag.value == "true"
+    )
 
 
 def registered_model_order_by(order_by: Sequence[str] | None) -> list[ColumnElement[Any]]:
-    """ORDER BY over :class:`Model`: keys ``name``, ``timestamp`` / ``last_updated_timestamp``
-    (both the last update time); completed with ``name ASC``."""
+    """ORDER BY over :class:`RegisteredModel`: keys ``name``, ``timestamp`` /
+    ``last_updated_timestamp`` (both the last update time); completed with ``name ASC``."""
     clauses: OrderBy = []
     seen: set[str] = set()
     for ok in parse_order_by(order_by):
         column: Col
         if ok.prefix is None and ok.key == "name":
-            field, column = "name", Model.name
+            field, column = "name", RegisteredModel.name
         elif ok.prefix is None and ok.key in ("timestamp", "last_updated_timestamp"):
-            field, column = "last_updated_timestamp", Model.last_updated_timestamp
+            field, column = "last_updated_timestamp", RegisteredModel.last_updated_timestamp
         else:
             raise _order_error(
                 order_by,
@@ -630,12 +638,12 @@ def registered_model_order_by(order_by: Sequence[str] | None) -> list[ColumnElem
         seen.add(field)
         clauses.append(_direction(column, ok.ascending))
     if "name" not in seen:
-        clauses.append(Model.name.asc())
+        clauses.append(RegisteredModel.name.asc())
     return clauses
 
 
 _MV_STRING: dict[str, Col] = {
-    "name": Model.name,
+    "name": RegisteredModel.name,
     "run_id": ModelVersion.run_id,
     "source_path": ModelVersion.source,
 }
@@ -662,14 +670,14 @@ def _model_version_is_prompt() -> ColumnElement[bool]:
         .exists()
     )
     model_tagged = _model_tag_exists(
-        ModelVersion.model_id, IS_PROMPT_TAG_KEY, ModelTag.value == "true"
+        ModelVersion.model_id, IS_PROMPT_TAG_KEY, RegisteredModelTag.value == "true"
     )
     return or_(model_tagged, version_tagged)
 
 
 def model_version_filter_clauses(filter_string: str | None) -> list[ColumnElement[bool]]:
-    """WHERE clauses over :class:`ModelVersion` joined to :class:`Model` (the caller joins
-    ``Model``: ``name`` compares ``Model.name``) for ``search_model_versions``.
+    """WHERE clauses over :class:`ModelVersion` joined to :class:`RegisteredModel` (the caller joins
+    ``RegisteredModel``: ``name`` compares ``RegisteredModel.name``) for ``search_model_versions``.
 
     Keys: ``name``, ``run_id`` (both with ``IN``), ``source_path`` (``ModelVersion.source``),
     ``version_number`` (``ModelVersion.sequence``, numeric) and ``tags.<key>``. Prompt versions
@@ -720,7 +728,7 @@ def model_version_filter_clauses(filter_string: str | None) -> list[ColumnElemen
 
 
 def model_version_order_by(order_by: Sequence[str] | None) -> list[ColumnElement[Any]]:
-    """ORDER BY over :class:`ModelVersion` joined to :class:`Model`.
+    """ORDER BY over :class:`ModelVersion` joined to :class:`RegisteredModel`.
 
     Keys ``name``, ``version_number``, ``creation_timestamp``, ``last_updated_timestamp``. The
     default is MLflow's SQL store default ``last_updated_timestamp DESC, name ASC,
@@ -728,7 +736,7 @@ def model_version_order_by(order_by: Sequence[str] | None) -> list[ColumnElement
     ``version_number DESC``.
     """
     columns: dict[str, Col] = {
-        "name": Model.name,
+        "name": RegisteredModel.name,
         "version_number": ModelVersion.sequence,
         "creation_timestamp": ModelVersion.creation_timestamp,
         "last_updated_timestamp": ModelVersion.last_updated_timestamp,
@@ -748,7 +756,7 @@ def model_version_order_by(order_by: Sequence[str] | None) -> list[ColumnElement
         seen.add(ok.key)
         clauses.append(_direction(columns[ok.key], ok.ascending))
     if "name" not in seen:
-        clauses.append(Model.name.asc())
+        clauses.append(RegisteredModel.name.asc())
     if "version_number" not in seen:
         clauses.append(ModelVersion.sequence.desc())
     return clauses

@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from flask_model_registry.artifacts import FileInfo, normalize_path
 from flask_model_registry.errors import InvalidParameter, NotFound
-from flask_model_registry.models import ACTIVE, Candidate, LoggedModel
+from flask_model_registry.models import ACTIVE, LoggedModel, Run
 from flask_model_registry.services.context import ProjectContext
 from flask_model_registry.services.runs import get_run
 from flask_model_registry.uris import ARTIFACT_SCHEME, artifact_path
@@ -188,8 +188,8 @@ def _owner_candidates(rel: str) -> list[str]:
 
 def _owners(ctx: ProjectContext, ids: Sequence[str]) -> list[_Owner]:
     runs = ctx.session.execute(
-        select(Candidate.run_id, Candidate.artifact_uri, Candidate.lifecycle_stage).where(
-            Candidate.project_id == ctx.project_id, Candidate.run_id.in_(ids)
+        select(Run.run_id, Run.artifact_uri, Run.lifecycle_stage).where(
+            Run.project_id == ctx.project_id, Run.run_id.in_(ids)
         )
     )
     models = ctx.session.execute(

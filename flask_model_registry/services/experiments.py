@@ -19,7 +19,7 @@ from sqlalchemy.orm import selectinload
 from flask_model_registry import rules
 from flask_model_registry.database import now_ms
 from flask_model_registry.errors import AlreadyExists, InvalidParameter, NotFound
-from flask_model_registry.models import ACTIVE, DELETED, Candidate, Experiment, ExperimentTag
+from flask_model_registry.models import ACTIVE, DELETED, Experiment, ExperimentTag, Run
 from flask_model_registry.pagination import decode_page_token, encode_page_token
 from flask_model_registry.rules import check_entity_name, too_long
 from flask_model_registry.search.compile import experiment_filter_clauses, experiment_order_by
@@ -282,8 +282,8 @@ def rename_experiment(ctx: ProjectContext, experiment_id: str | int, new_name: s
 def _set_runs_lifecycle(ctx: ProjectContext, experiment: Experiment, stage: str) -> None:
     now = now_ms()
     ctx.session.execute(
-        update(Candidate)
-        .where(Candidate.experiment_id == experiment.id, Candidate.project_id == ctx.project_id)
+        update(Run)
+        .where(Run.experiment_id == experiment.id, Run.project_id == ctx.project_id)
         .values(lifecycle_stage=stage, deleted_time=now if stage == DELETED else None)
         .execution_options(synchronize_session=False)
     )

@@ -25,8 +25,8 @@ from flask_model_registry.models import (
     LoggedModel,
     LoggedModelParam,
     LoggedModelTag,
-    Model,
     ModelVersion,
+    RegisteredModel,
 )
 from flask_model_registry.pagination import check_max_results, decode_page_token, encode_page_token
 from flask_model_registry.search.compile import logged_model_filter_clauses, logged_model_order_by
@@ -166,10 +166,10 @@ def registrations(
     if not ids:
         return result
     rows = ctx.session.execute(
-        select(ModelVersion.logged_model_id, Model.name, ModelVersion.sequence)
-        .join(Model, ModelVersion.model_id == Model.id)
+        select(ModelVersion.logged_model_id, RegisteredModel.name, ModelVersion.sequence)
+        .join(RegisteredModel, ModelVersion.model_id == RegisteredModel.id)
         .where(ModelVersion.project_id == ctx.project_id, ModelVersion.logged_model_id.in_(ids))
-        .order_by(Model.name, ModelVersion.sequence)
+        .order_by(RegisteredModel.name, ModelVersion.sequence)
     )
     for logged_model_id, name, sequence in rows:
         result[t.cast(int, logged_model_id)].append((name, sequence))

@@ -18,14 +18,14 @@ from sqlalchemy.orm import joinedload, selectinload
 from flask_model_registry.errors import InvalidParameter, NotFound
 from flask_model_registry.models import (
     ACTIVE,
-    Candidate,
-    CandidateLatestMetric,
-    CandidateMetric,
-    CandidateParam,
     Experiment,
-    Model,
-    ModelAlias,
     ModelVersion,
+    RegisteredModel,
+    RegisteredModelAlias,
+    Run,
+    RunLatestMetric,
+    RunMetric,
+    RunParam,
 )
 from flask_model_registry.search.compile import run_filter_clauses, run_order_by
 
@@ -113,19 +113,19 @@ def experiment_page(ctx: ProjectContext, *, page: int, per_page: int) -> Paged[E
     active = (Experiment.project_id == ctx.project_id, Experiment.lifecycle_stage == ACTIVE)
     stats = (
         select(
-            Candidate.experiment_id.label("experiment_id"),
+            Run.experiment_id.label("experiment_id"),
             func.count().label("count"),
-            func.max(func.coalesce(Candidate.end_time, Candidate.start_time)).label("last"),
+            func.max(func.coalesce(Run.end_time, Run.start_time)).label("last"),
         )
-        .where(Candidate.project_id == ctx.project_id, Candidate.lifecycle_stage == ACTIVE)
-        .group_by(Candidate.experiment_id)
+        .where(Run.project_id == ctx.project_id, Run.lifecycle_stage == ACTIVE)
+        .group_by(Run.experiment_id)
         .subquery()
     )
     total = ctx.session.scalar(select(func.count()).select_from(Experiment).where(*active)) or 0
     rows = ctx.session.execute(
-        select(Experiment, stats.c.count, stats.c.last, Model.id, Model.name)
+        select(Experiment, stats.c.count, stats.c.last, RegisteredModel.id, RegisteredModel.name)
         .outerjoin(stats, stats.c.experiment_id == Experiment.id)
-        .outerjoin(Model, Model.id == Experiment.model_id)
+        .outerjoin(RegisteredModel, RegisteredModel.id == Experiment.model_id)
         .where(*active)
         .order_by(Experiment.iid.desc())
         .offset(_offset(page, per_page))
@@ -164,19 +164,19 @@ def _candidate_scope(
     ctx: ProjectContext, experiment: Experiment
 ) -> tuple[ColumnElement[bool], ...]:
     return (
-        Candidate.project_id == ctx.project_id,
-        Candidate.experiment_id == experiment.id,
-        Candidate.lifecycle_stage == ACTIVE,
+        Run.project_id == ctx.project_id,
+        Run.experiment_id == experiment.id,
+        Run.lifecycle_stage == ACTIVE,
     )
 
 
 def experiment_keys(ctx: ProjectContext, experiment: Experiment) -> tuple[list[str], list[str]]:
     """The param keys and metric keys used by the experiment's candidates, sorted."""
 
-    def keys(entity: type[CandidateParam] | type[CandidateLatestMetric]) -> list[str]:
+    def keys(entity: type[RunParam] | type[RunLatestMetric]) -> list[str]:
         stmt = (
             select(entity.key)
-            .join(Candidate, Candidate.id == entity.candidate_id)
+            .join(Run, Run.id == entity.candidate_id)
             .where(*_candidate_scope(ctx, experiment))
             .distinct()
             .order_by(entity.key)
@@ -184,14 +184,14 @@ def experiment_keys(ctx: ProjectContext, experiment: Experiment) -> tuple[list[s
         )
         return list(ctx.session.scalars(stmt))
 
-    return keys(CandidateParam), keys(CandidateLatestMetric)
+    return keys(RunParam), keys(RunLatestMetric)
 
 
 @dataclass
 class CandidateTable:
     """A page of candidates and the chosen param and metric values of each."""
 
-    candidates: list[Candidate]
+    candidates: list[Run]
     total: int
     params: dict[int, dict[str, str]] = field(default_factory=dict)
     metrics: dict[int, dict[str, float]] = field(default_factory=dict)
@@ -219,10 +219,10 @@ def candidate_table(
     """
     where = (*_candidate_scope(ctx, experiment), *run_filter_clauses(filter_string))
     ordering = run_order_by(list(order_by))
-    total = ctx.session.scalar(select(func.count()).select_from(Candidate).where(*where)) or 0
+    total = ctx.session.scalar(select(func.count()).select_from(Run).where(*where)) or 0
     candidates = list(
         ctx.session.scalars(
-            select(Candidate).where(*where).order_by(*ordering).offset(offset).limit(limit)
+            select(Run).where(*where).order_by(*ordering).offset(offset).limit(limit)
         )
     )
     table = CandidateTable(candidates, total)
@@ -231,13 +231,13 @@ def candidate_table(
     table.metrics = {i: {} for i in ids}
     if ids and param_keys:
         for cid, key, text in ctx.session.execute(
-            select(CandidateParam.candidate_id, CandidateParam.key, CandidateParam.value).where(
-                CandidateParam.candidate_id.in_(ids), CandidateParam.key.in_(list(param_keys))
+            select(RunParam.candidate_id, RunParam.key, RunParam.value).where(
+                RunParam.candidate_id.in_(ids), RunParam.key.in_(list(param_keys))
             )
         ):
             table.params[cid][key] = text
     if ids and metric_keys:
-        latest = CandidateLatestMetric
+        latest = RunLatestMetric
         for cid, key, value, is_nan in ctx.session.execute(
             select(latest.candidate_id, latest.key, latest.value, latest.is_nan).where(
                 latest.candidate_id.in_(ids), latest.key.in_(list(metric_keys))
@@ -252,18 +252,18 @@ def candidate_table(
 
 def _with_data() -> list[t.Any]:
     return [
-        selectinload(Candidate.params),
-        selectinload(Candidate.latest_metrics),
-        selectinload(Candidate.tags),
-        joinedload(Candidate.experiment),
+        selectinload(Run.params),
+        selectinload(Run.latest_metrics),
+        selectinload(Run.tags),
+        joinedload(Run.experiment),
     ]
 
 
-def candidate_detail(ctx: ProjectContext, run_id: str) -> Candidate:
+def candidate_detail(ctx: ProjectContext, run_id: str) -> Run:
     """The candidate ``run_id`` with params, latest metrics, tags and experiment; 404 if none."""
     candidate = ctx.session.scalars(
-        select(Candidate)
-        .where(Candidate.project_id == ctx.project_id, Candidate.run_id == run_id)
+        select(Run)
+        .where(Run.project_id == ctx.project_id, Run.run_id == run_id)
         .options(*_with_data())
     ).first()
     if candidate is None:
@@ -271,7 +271,7 @@ def candidate_detail(ctx: ProjectContext, run_id: str) -> Candidate:
     return candidate
 
 
-def candidates_by_run_ids(ctx: ProjectContext, run_ids: Sequence[str]) -> list[Candidate]:
+def candidates_by_run_ids(ctx: ProjectContext, run_ids: Sequence[str]) -> list[Run]:
     """Candidates in the order of ``run_ids`` (2 to :data:`MAX_COMPARE`), with their data."""
     unique = list(dict.fromkeys(run_ids))
     if not 2 <= len(unique) <= MAX_COMPARE:
@@ -281,8 +281,8 @@ def candidates_by_run_ids(ctx: ProjectContext, run_ids: Sequence[str]) -> list[C
     found = {
         c.run_id: c
         for c in ctx.session.scalars(
-            select(Candidate)
-            .where(Candidate.project_id == ctx.project_id, Candidate.run_id.in_(unique))
+            select(Run)
+            .where(Run.project_id == ctx.project_id, Run.run_id.in_(unique))
             .options(*_with_data())
         )
     }
@@ -292,7 +292,7 @@ def candidates_by_run_ids(ctx: ProjectContext, run_ids: Sequence[str]) -> list[C
     return [found[run_id] for run_id in unique]
 
 
-def versions_of_candidate(ctx: ProjectContext, candidate: Candidate) -> list[ModelVersion]:
+def versions_of_candidate(ctx: ProjectContext, candidate: Run) -> list[ModelVersion]:
     """Model versions promoted from (or registered with) the candidate, with their model."""
     return list(
         ctx.session.scalars(
@@ -340,11 +340,11 @@ def metric_histories(
     result: dict[int, dict[str, list[HistoryPoint]]] = {i: {} for i in ids}
     if not ids:
         return result
-    m = CandidateMetric
+    m = RunMetric
     stmt = (
         select(m.candidate_id, m.key, m.step, m.timestamp, m.value, m.is_nan)
-        .join(Candidate, Candidate.id == m.candidate_id)
-        .where(Candidate.project_id == ctx.project_id, m.candidate_id.in_(ids))
+        .join(Run, Run.id == m.candidate_id)
+        .where(Run.project_id == ctx.project_id, m.candidate_id.in_(ids))
         .order_by(m.candidate_id, m.key, m.step, m.timestamp)
     )
     if keys is not None:
@@ -365,7 +365,9 @@ def model_names(ctx: ProjectContext, limit: int = 1000) -> list[str]:
     """Names of the project's models, for suggestions."""
     return list(
         ctx.session.scalars(
-            select(Model.name).where(Model.project_id == ctx.project_id).order_by(Model.name)
+            select(RegisteredModel.name)
+            .where(RegisteredModel.project_id == ctx.project_id)
+            .order_by(RegisteredModel.name)
             .limit(limit)
         )
     )
@@ -375,7 +377,7 @@ def model_names(ctx: ProjectContext, limit: int = 1000) -> list[str]:
 class ModelRow:
     """A model with its version count, latest version and default experiment number."""
 
-    model: Model
+    model: RegisteredModel
     version_count: int
     latest_semver: str | None
     experiment_iid: int | None
@@ -384,16 +386,16 @@ class ModelRow:
 
 def model_page(ctx: ProjectContext, *, page: int, per_page: int) -> Paged[ModelRow]:
     """Models by name with aggregates (three statements)."""
-    scope = Model.project_id == ctx.project_id
-    total = ctx.session.scalar(select(func.count()).select_from(Model).where(scope)) or 0
+    scope = RegisteredModel.project_id == ctx.project_id
+    total = ctx.session.scalar(select(func.count()).select_from(RegisteredModel).where(scope)) or 0
     rows = ctx.session.execute(
-        select(Model, Experiment.iid, Experiment.name)
+        select(RegisteredModel, Experiment.iid, Experiment.name)
         .outerjoin(
             Experiment,
-            (Experiment.model_id == Model.id) & (Experiment.lifecycle_stage == ACTIVE),
+            (Experiment.model_id == RegisteredModel.id) & (Experiment.lifecycle_stage == ACTIVE),
         )
         .where(scope)
-        .order_by(Model.name)
+        .order_by(RegisteredModel.name)
         .offset(_offset(page, per_page))
         .limit(per_page)
     ).all()
@@ -409,7 +411,7 @@ def model_page(ctx: ProjectContext, *, page: int, per_page: int) -> Paged[ModelR
 class ModelDetail:
     """A model, its versions by descending SemVer precedence, aliases and latest version."""
 
-    model: Model
+    model: RegisteredModel
     versions: list[ModelVersion]
     aliases: dict[int, list[str]]
     latest: ModelVersion | None
@@ -448,16 +450,19 @@ def model_version_detail(
             .options(
                 joinedload(ModelVersion.model),
                 selectinload(ModelVersion.tags),
-                selectinload(ModelVersion.candidate).options(*_with_data()),
+                selectinload(ModelVersion.run).options(*_with_data()),
             )
         ).first()
     if version is None:
         raise NotFound(f"Model version {semver} of model id={model_id} not found")
     aliases = list(
         ctx.session.scalars(
-            select(ModelAlias.alias)
-            .where(ModelAlias.model_id == model_id, ModelAlias.version_id == version.id)
-            .order_by(ModelAlias.alias)
+            select(RegisteredModelAlias.alias)
+            .where(
+                RegisteredModelAlias.model_id == model_id,
+                RegisteredModelAlias.version_id == version.id,
+            )
+            .order_by(RegisteredModelAlias.alias)
         )
     )
     return version, aliases

@@ -1,4 +1,4 @@
-"""Runs (``Candidate`` rows): lifecycle, params, metrics, tags, inputs, outputs and search.
+"""Runs: lifecycle, params, metrics, tags, inputs, outputs and search.
 
 Every write of params, metrics and tags goes through :func:`log_batch`: the whole batch is
 validated first, then each table gets one bulk statement (metrics are inserted with
@@ -27,17 +27,17 @@ from flask_model_registry.errors import InvalidParameter, NotFound
 from flask_model_registry.models import (
     ACTIVE,
     DELETED,
-    Candidate,
-    CandidateDatasetInput,
-    CandidateLatestMetric,
-    CandidateMetadata,
-    CandidateMetric,
-    CandidateModelIO,
-    CandidateParam,
     Dataset,
     Experiment,
     LoggedModel,
     LoggedModelMetric,
+    Run,
+    RunDatasetInput,
+    RunLatestMetric,
+    RunMetric,
+    RunModelIO,
+    RunParam,
+    RunTag,
 )
 from flask_model_registry.pagination import decode_page_token, encode_page_token
 from flask_model_registry.rules import check_entity_name, invalid_value, missing, too_long
@@ -161,8 +161,8 @@ class RunPage(t.NamedTuple):
 # reading
 
 
-def _run_query(ctx: ProjectContext) -> Select[Candidate]:
-    return select(Candidate).where(Candidate.project_id == ctx.project_id)
+def _run_query(ctx: ProjectContext) -> Select[Run]:
+    return select(Run).where(Run.project_id == ctx.project_id)
 
 
 class RunRef(t.NamedTuple):
@@ -179,44 +179,44 @@ _IDS: BindParameter[t.Any] = bindparam("ids", expanding=True)
 _PROJECT: BindParameter[t.Any] = bindparam("project_id")
 _RUN_ID: BindParameter[t.Any] = bindparam("run_id")
 
-_RUN_REF = select(Candidate.id, Candidate.run_id, Candidate.lifecycle_stage).where(
-    Candidate.project_id == _PROJECT, Candidate.run_id == _RUN_ID
+_RUN_REF = select(Run.id, Run.run_id, Run.lifecycle_stage).where(
+    Run.project_id == _PROJECT, Run.run_id == _RUN_ID
 )
 
 #: Run info rows, each flagged with whether the run has dataset or model inputs/outputs, so
 #: those two lookups are skipped for the (usual) runs without any.
 _RUN_INFO = (
     select(
-        Candidate.id,
-        Candidate.run_id,
-        Candidate.name,
+        Run.id,
+        Run.run_id,
+        Run.name,
         Experiment.iid,
-        Candidate.user_id,
-        Candidate.status,
-        Candidate.start_time,
-        Candidate.end_time,
-        Candidate.artifact_uri,
-        Candidate.lifecycle_stage,
-        select(CandidateDatasetInput.candidate_id)
-        .where(CandidateDatasetInput.candidate_id == Candidate.id)
+        Run.user_id,
+        Run.status,
+        Run.start_time,
+        Run.end_time,
+        Run.artifact_uri,
+        Run.lifecycle_stage,
+        select(RunDatasetInput.candidate_id)
+        .where(RunDatasetInput.candidate_id == Run.id)
         .exists(),
-        select(CandidateModelIO.candidate_id)
-        .where(CandidateModelIO.candidate_id == Candidate.id)
+        select(RunModelIO.candidate_id)
+        .where(RunModelIO.candidate_id == Run.id)
         .exists(),
     )
-    .join(Experiment, Experiment.id == Candidate.experiment_id)
+    .join(Experiment, Experiment.id == Run.experiment_id)
 )
-_RUN_INFO_BY_ID = _RUN_INFO.where(Candidate.project_id == _PROJECT, Candidate.run_id == _RUN_ID)
+_RUN_INFO_BY_ID = _RUN_INFO.where(Run.project_id == _PROJECT, Run.run_id == _RUN_ID)
 
 
 def _params_and_tags() -> t.Any:
     params = select(
-        literal(0).label("kind"), CandidateParam.candidate_id, CandidateParam.key,
-        CandidateParam.value,
-    ).where(CandidateParam.candidate_id.in_(_IDS))
+        literal(0).label("kind"), RunParam.candidate_id, RunParam.key,
+        RunParam.value,
+    ).where(RunParam.candidate_id.in_(_IDS))
     tags = select(
-        literal(1), CandidateMetadata.candidate_id, CandidateMetadata.key, CandidateMetadata.value
-    ).where(CandidateMetadata.candidate_id.in_(_IDS))
+        literal(1), RunTag.candidate_id, RunTag.key, RunTag.value
+    ).where(RunTag.candidate_id.in_(_IDS))
     both = union_all(params, tags)
     columns = both.selected_columns
     return both.order_by(columns.kind, columns.candidate_id, columns.key)
@@ -227,37 +227,37 @@ _PARAMS_AND_TAGS = _params_and_tags()
 
 _LATEST_METRICS = (
     select(
-        CandidateLatestMetric.candidate_id,
-        CandidateLatestMetric.key,
-        CandidateLatestMetric.value,
-        CandidateLatestMetric.is_nan,
-        CandidateLatestMetric.timestamp,
-        CandidateLatestMetric.step,
-        CandidateLatestMetric.dataset_name,
-        CandidateLatestMetric.dataset_digest,
-        CandidateLatestMetric.model_id,
+        RunLatestMetric.candidate_id,
+        RunLatestMetric.key,
+        RunLatestMetric.value,
+        RunLatestMetric.is_nan,
+        RunLatestMetric.timestamp,
+        RunLatestMetric.step,
+        RunLatestMetric.dataset_name,
+        RunLatestMetric.dataset_digest,
+        RunLatestMetric.model_id,
     )
-    .where(CandidateLatestMetric.candidate_id.in_(_IDS))
-    .order_by(CandidateLatestMetric.candidate_id, CandidateLatestMetric.key)
+    .where(RunLatestMetric.candidate_id.in_(_IDS))
+    .order_by(RunLatestMetric.candidate_id, RunLatestMetric.key)
 )
 
 _DATASET_INPUTS = (
-    select(CandidateDatasetInput.candidate_id, CandidateDatasetInput.tags, Dataset)
-    .join(Dataset, Dataset.id == CandidateDatasetInput.dataset_id)
-    .where(CandidateDatasetInput.candidate_id.in_(_IDS))
-    .order_by(CandidateDatasetInput.candidate_id, Dataset.id)
+    select(RunDatasetInput.candidate_id, RunDatasetInput.tags, Dataset)
+    .join(Dataset, Dataset.id == RunDatasetInput.dataset_id)
+    .where(RunDatasetInput.candidate_id.in_(_IDS))
+    .order_by(RunDatasetInput.candidate_id, Dataset.id)
 )
 
 _MODEL_IO = (
     select(
-        CandidateModelIO.candidate_id,
-        CandidateModelIO.direction,
-        CandidateModelIO.step,
+        RunModelIO.candidate_id,
+        RunModelIO.direction,
+        RunModelIO.step,
         LoggedModel.model_id,
     )
-    .join(LoggedModel, LoggedModel.id == CandidateModelIO.logged_model_id)
-    .where(CandidateModelIO.candidate_id.in_(_IDS))
-    .order_by(CandidateModelIO.candidate_id, LoggedModel.id)
+    .join(LoggedModel, LoggedModel.id == RunModelIO.logged_model_id)
+    .where(RunModelIO.candidate_id.in_(_IDS))
+    .order_by(RunModelIO.candidate_id, LoggedModel.id)
 )
 
 
@@ -276,12 +276,12 @@ def _run_ref(ctx: ProjectContext, run_id: str) -> RunRef:
 
 
 #: A run to write to: the ORM row, or just the columns writing needs.
-AnyRun = Candidate | RunRef
+AnyRun = Run | RunRef
 
 
-def get_run(ctx: ProjectContext, run_id: str) -> Candidate:
+def get_run(ctx: ProjectContext, run_id: str) -> Run:
     """The run ``run_id`` of this project, or 404 "Run with id=... not found"."""
-    run = ctx.session.scalars(_run_query(ctx).where(Candidate.run_id == run_id)).first()
+    run = ctx.session.scalars(_run_query(ctx).where(Run.run_id == run_id)).first()
     if run is None:
         raise NotFound(f"Run with id={run_id} not found")
     return run
@@ -396,7 +396,7 @@ def create_run(
     if user is not None and len(user) > MAX_USER_ID_LENGTH:
         raise too_long("user_id", MAX_USER_ID_LENGTH)
     run_id = uuid.uuid4().hex
-    run = Candidate(
+    run = Run(
         run_id=run_id,
         project_id=ctx.project_id,
         experiment_id=experiment.id,
@@ -408,13 +408,13 @@ def create_run(
         artifact_uri=f"{experiment.artifact_location.rstrip('/')}/{run_id}/artifacts",
     )
     tags = sorted(tag_values.items())
-    run.tags = [CandidateMetadata(key=k, value=v) for k, v in tags]
+    run.tags = [RunTag(key=k, value=v) for k, v in tags]
     ctx.session.add(run)
     ctx.session.flush()
     return RunBundle(_info_of(run, experiment.iid), tags=tags)
 
 
-def _info_of(run: Candidate, experiment_iid: int) -> RunInfo:
+def _info_of(run: Run, experiment_iid: int) -> RunInfo:
     return RunInfo(
         run.id, run.run_id, run.name, experiment_iid, run.user_id, run.status, run.start_time,
         run.end_time, run.artifact_uri, run.lifecycle_stage,
@@ -588,8 +588,8 @@ def _dialect_insert(dialect: str, model: type[t.Any]) -> t.Any:
 def _latest_metric_upsert(dialect: str) -> t.Any:
     """Keep the stored latest point per key unless the new one ranks higher; built once per
     dialect, as constructing it costs more than running it."""
-    latest = _dialect_insert(dialect, CandidateLatestMetric)
-    new, old = latest.excluded, CandidateLatestMetric.__table__.c
+    latest = _dialect_insert(dialect, RunLatestMetric)
+    new, old = latest.excluded, RunLatestMetric.__table__.c
     return latest.on_conflict_do_update(
         index_elements=[old.candidate_id, old.key],
         set_={
@@ -606,7 +606,7 @@ def _latest_metric_upsert(dialect: str) -> t.Any:
 
 @functools.cache
 def _tag_upsert(dialect: str) -> t.Any:
-    stmt = _dialect_insert(dialect, CandidateMetadata)
+    stmt = _dialect_insert(dialect, RunTag)
     return stmt.on_conflict_do_update(
         index_elements=["candidate_id", "key"], set_={"value": stmt.excluded.value}
     )
@@ -668,7 +668,7 @@ def _latest_rows(rows: Iterable[MetricRow]) -> list[dict[str, t.Any]]:
 
 def _insert_metric_points(ctx: ProjectContext, rows: list[MetricRow]) -> None:
     """Insert ``rows`` in one statement, skipping points already stored."""
-    table = t.cast(Table, CandidateMetric.__table__)
+    table = t.cast(Table, RunMetric.__table__)
     bulk.insert_metric_points(ctx.session.connection(), table, MetricRow._fields, rows)
 
 
@@ -745,8 +745,8 @@ def _param_change_error(
 def _existing_params(ctx: ProjectContext, run: AnyRun, keys: Iterable[str]) -> dict[str, str]:
     return dict(
         ctx.session.execute(
-            select(CandidateParam.key, CandidateParam.value).where(
-                CandidateParam.candidate_id == run.id, CandidateParam.key.in_(list(keys))
+            select(RunParam.key, RunParam.value).where(
+                RunParam.candidate_id == run.id, RunParam.key.in_(list(keys))
             )
         ).tuples().all()
     )
@@ -771,7 +771,7 @@ def _write_params(
     if not rows:
         return
     inserted = ctx.session.execute(
-        _insert(ctx, CandidateParam).on_conflict_do_nothing().returning(CandidateParam.key),
+        _insert(ctx, RunParam).on_conflict_do_nothing().returning(RunParam.key),
         rows,
     ).scalars().all()
     if len(inserted) != len(rows):
@@ -789,7 +789,7 @@ def _upsert_tags(ctx: ProjectContext, run: AnyRun, tags: dict[str, str]) -> None
     )
     if RUN_NAME_TAG in tags:
         ctx.session.execute(
-            update(Candidate).where(Candidate.id == run.id).values(name=tags[RUN_NAME_TAG])
+            update(Run).where(Run.id == run.id).values(name=tags[RUN_NAME_TAG])
             .execution_options(synchronize_session=False)
         )
 
@@ -841,7 +841,7 @@ def delete_tag(ctx: ProjectContext, run_id: str, key: str) -> None:
     """Remove a tag of an active run; a missing tag is 404."""
     run = get_run(ctx, run_id)
     _check_active(run)
-    tag = ctx.session.get(CandidateMetadata, (run.id, key))
+    tag = ctx.session.get(RunTag, (run.id, key))
     if tag is None:
         raise NotFound(f"No tag with name: {key} in run with id {run_id}")
     ctx.session.delete(tag)
@@ -931,7 +931,7 @@ def log_inputs(
     if unique:
         ids = _dataset_ids(ctx, run.experiment_id, unique)
         ctx.session.execute(
-            _insert(ctx, CandidateDatasetInput).on_conflict_do_nothing(),
+            _insert(ctx, RunDatasetInput).on_conflict_do_nothing(),
             [
                 {
                     "candidate_id": run.id,
@@ -943,7 +943,7 @@ def log_inputs(
         )
     if models:
         ctx.session.execute(
-            _insert(ctx, CandidateModelIO).on_conflict_do_nothing(),
+            _insert(ctx, RunModelIO).on_conflict_do_nothing(),
             [
                 {"candidate_id": run.id, "logged_model_id": pk, "direction": "input", "step": 0}
                 for pk in models.values()
@@ -960,7 +960,7 @@ def log_outputs(ctx: ProjectContext, run_id: str, models: Sequence[tuple[str, in
     steps = {pks[model_id]: step for model_id, step in models}
     if not steps:
         return
-    stmt = _insert(ctx, CandidateModelIO)
+    stmt = _insert(ctx, RunModelIO)
     ctx.session.execute(
         stmt.on_conflict_do_update(
             index_elements=["candidate_id", "logged_model_id", "direction"],
@@ -980,9 +980,9 @@ def log_outputs(ctx: ProjectContext, run_id: str, models: Sequence[tuple[str, in
 
 def _view_clause(view_type: str) -> list[t.Any]:
     if view_type == "ACTIVE_ONLY":
-        return [Candidate.lifecycle_stage == ACTIVE]
+        return [Run.lifecycle_stage == ACTIVE]
     if view_type == "DELETED_ONLY":
-        return [Candidate.lifecycle_stage == DELETED]
+        return [Run.lifecycle_stage == DELETED]
     return []
 
 
@@ -1023,8 +1023,8 @@ def search_runs(
     if not experiment_ids:
         return RunPage([], None)
     stmt = (
-        _RUN_INFO.where(Candidate.project_id == ctx.project_id)
-        .where(Candidate.experiment_id.in_(_experiment_pks(ctx, experiment_ids)))
+        _RUN_INFO.where(Run.project_id == ctx.project_id)
+        .where(Run.experiment_id.in_(_experiment_pks(ctx, experiment_ids)))
         .where(*_view_clause(view_type), *where)
         .order_by(*ordering)
         .offset(offset)
@@ -1044,20 +1044,20 @@ class MetricHistoryPage(t.NamedTuple):
 
 
 _HISTORY_COLUMNS = (
-    CandidateMetric.key,
-    CandidateMetric.value,
-    CandidateMetric.is_nan,
-    CandidateMetric.step,
-    CandidateMetric.timestamp,
-    CandidateMetric.dataset_name,
-    CandidateMetric.dataset_digest,
-    CandidateMetric.model_id,
+    RunMetric.key,
+    RunMetric.value,
+    RunMetric.is_nan,
+    RunMetric.step,
+    RunMetric.timestamp,
+    RunMetric.dataset_name,
+    RunMetric.dataset_digest,
+    RunMetric.model_id,
 )
 _HISTORY_ORDER = (
-    CandidateMetric.step,
-    CandidateMetric.timestamp,
-    CandidateMetric.value,
-    CandidateMetric.is_nan,
+    RunMetric.step,
+    RunMetric.timestamp,
+    RunMetric.value,
+    RunMetric.is_nan,
 )
 
 
@@ -1074,7 +1074,7 @@ def get_metric_history(
     offset = decode_page_token(page_token)
     stmt = (
         select(*_HISTORY_COLUMNS)  # plain rows: a history can hold millions of points
-        .where(CandidateMetric.candidate_id == run.id, CandidateMetric.key == key)
+        .where(RunMetric.candidate_id == run.id, RunMetric.key == key)
         .order_by(*_HISTORY_ORDER)
         .offset(offset)
     )
@@ -1094,7 +1094,7 @@ def get_metric_history_bulk_interval(
     max_results: int,
     start_step: int | None = None,
     end_step: int | None = None,
-) -> list[tuple[str, CandidateMetric]]:
+) -> list[tuple[str, RunMetric]]:
     """Up to ``max_results`` points of ``key`` per run, evenly sampled in step order.
 
     The first and last point of each run (within ``[start_step, end_step]``) are always kept;
@@ -1107,7 +1107,7 @@ def get_metric_history_bulk_interval(
         )
     runs = {
         run.run_id: run
-        for run in ctx.session.scalars(_run_query(ctx).where(Candidate.run_id.in_(run_ids)))
+        for run in ctx.session.scalars(_run_query(ctx).where(Run.run_id.in_(run_ids)))
     }
     for run_id in run_ids:
         if run_id not in runs:
@@ -1117,7 +1117,7 @@ def get_metric_history_bulk_interval(
     sampled = _sampled_points(
         [run.id for run in runs.values()], key, max(1, max_results), start_step, end_step
     )
-    by_candidate: dict[int, list[CandidateMetric]] = {}
+    by_candidate: dict[int, list[RunMetric]] = {}
     for point in ctx.session.scalars(sampled):
         by_candidate.setdefault(point.candidate_id, []).append(point)
     return [
@@ -1129,9 +1129,9 @@ def get_metric_history_bulk_interval(
 
 def _sampled_points(
     candidate_ids: list[int], key: str, k: int, start_step: int | None, end_step: int | None
-) -> Select[CandidateMetric]:
+) -> Select[RunMetric]:
     """Rows whose position i of n (0-based) starts a new bucket ``i * (k - 1) // (n - 1)``."""
-    cm = CandidateMetric
+    cm = RunMetric
     where = [cm.candidate_id.in_(candidate_ids), cm.key == key]
     if start_step is not None and end_step is not None:
         where += [cm.step >= start_step, cm.step <= end_step]

@@ -19,7 +19,7 @@ from flask import Response, flash, redirect, render_template, request, send_file
 from flask_model_registry.artifacts import FileInfo, normalize_path
 from flask_model_registry.errors import AlreadyExists, InvalidParameter, NotFound, RegistryError
 from flask_model_registry.hooks import Permission
-from flask_model_registry.models import Candidate, Model, ModelVersion
+from flask_model_registry.models import ModelVersion, RegisteredModel, Run
 from flask_model_registry.permissions import is_allowed
 from flask_model_registry.services import artifacts as artifact_service
 from flask_model_registry.services import experiments as experiment_service
@@ -307,7 +307,7 @@ def _history_series(points: Sequence[pages.HistoryPoint]) -> tuple[list[tuple[fl
     return [(float(p.step), p.value) for p in points], "step"
 
 
-def _artifact_listing(ctx: ProjectContext, candidate: Candidate, path: str) -> list[FileInfo]:
+def _artifact_listing(ctx: ProjectContext, candidate: Run, path: str) -> list[FileInfo]:
     try:
         return artifact_service.list_files(ctx, candidate.artifact_uri, path.replace("%", "%25"))
     except NotFound:
@@ -404,7 +404,7 @@ def _check_promote_form(form: dict[str, str]) -> None:
         SemVer.parse(form["semver"])
 
 
-def _model_to_promote_to(ctx: ProjectContext, name: str) -> Model:
+def _model_to_promote_to(ctx: ProjectContext, name: str) -> RegisteredModel:
     """The named model, created (with its default experiment) when it does not exist yet."""
     try:
         return registry_service.get_model(ctx, name)
@@ -462,7 +462,7 @@ def _compare_rows(keys: set[str], values: list[dict[str, t.Any]]) -> list[Compar
 
 
 def _overlaid_charts(
-    candidates: list[Candidate], histories: dict[int, dict[str, list[pages.HistoryPoint]]]
+    candidates: list[Run], histories: dict[int, dict[str, list[pages.HistoryPoint]]]
 ) -> list[tuple[str, t.Any]]:
     keys = sorted({key for per_key in histories.values() for key in per_key})
     result = []
@@ -535,9 +535,9 @@ def _load_snippet(version: ModelVersion) -> str:
     )
 
 
-def _version_candidate(ctx: ProjectContext, version: ModelVersion) -> Candidate | None:
-    if version.candidate is not None:
-        return version.candidate
+def _version_candidate(ctx: ProjectContext, version: ModelVersion) -> Run | None:
+    if version.run is not None:
+        return version.run
     if version.run_id:
         try:
             return pages.candidate_detail(ctx, version.run_id)

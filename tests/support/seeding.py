@@ -8,11 +8,11 @@ from flask import Flask
 from sqlalchemy import insert, select, text, update
 
 from flask_model_registry.models import (
-    Candidate,
-    CandidateLatestMetric,
-    CandidateMetric,
-    CandidateParam,
     Experiment,
+    Run,
+    RunLatestMetric,
+    RunMetric,
+    RunParam,
 )
 from flask_model_registry.services import experiments as experiment_service
 from tests.test_web_factories import project_ctx
@@ -39,11 +39,11 @@ def seed_experiment(
                 "end_time": START + i * 1000 + 500, "lifecycle_stage": "active",
                 "user_id": "bench", "artifact_uri": f"{location}/{run_id}/artifacts",
             })
-        ctx.session.execute(insert(Candidate), rows)
+        ctx.session.execute(insert(Run), rows)
         ids = list(ctx.session.scalars(
-            select(Candidate.id).where(Candidate.experiment_id == experiment_pk)
+            select(Run.id).where(Run.experiment_id == experiment_pk)
         ))
-        ctx.session.execute(insert(CandidateParam), [
+        ctx.session.execute(insert(RunParam), [
             {"candidate_id": cid, "key": f"p{k}", "value": str((cid * (k + 1)) % 97)}
             for cid in ids for k in range(params)
         ])
@@ -52,8 +52,8 @@ def seed_experiment(
              "is_nan": False, "step": 0, "timestamp": START}
             for cid in ids for k in range(metrics)
         ]
-        ctx.session.execute(insert(CandidateLatestMetric), points)
-        ctx.session.execute(insert(CandidateMetric), points)
+        ctx.session.execute(insert(RunLatestMetric), points)
+        ctx.session.execute(insert(RunMetric), points)
         ctx.session.execute(
             update(Experiment)
             .where(Experiment.id == experiment_pk)

@@ -17,11 +17,11 @@ from flask_model_registry import uris
 from flask_model_registry.errors import InvalidParameter, NotFound
 from flask_model_registry.models import (
     ACTIVE,
-    Candidate,
-    CandidateModelIO,
     LoggedModel,
-    Model,
     ModelVersion,
+    RegisteredModel,
+    Run,
+    RunModelIO,
 )
 from flask_model_registry.services import artifacts, runs
 from flask_model_registry.services.context import ProjectContext
@@ -40,7 +40,7 @@ class Lineage:
 
     source: str
     run_id: str | None
-    run: Candidate | None
+    run: Run | None
     logged_model: LoggedModel | None
     #: The location of the source's files (``mlflow-artifacts:/...``), if known.
     location: str | None
@@ -81,7 +81,7 @@ def _logged_model(ctx: ProjectContext, model_id: str) -> LoggedModel:
     return found
 
 
-def _run_or_none(ctx: ProjectContext, run_id: str | None) -> Candidate | None:
+def _run_or_none(ctx: ProjectContext, run_id: str | None) -> Run | None:
     if not run_id:
         return None
     try:
@@ -90,18 +90,18 @@ def _run_or_none(ctx: ProjectContext, run_id: str | None) -> Candidate | None:
         return None
 
 
-def run_output_model(ctx: ProjectContext, run: Candidate, name: str | None) -> LoggedModel | None:
+def run_output_model(ctx: ProjectContext, run: Run, name: str | None) -> LoggedModel | None:
     """The newest logged model the run produced (named ``name`` if given)."""
     stmt = (
         select(LoggedModel)
-        .join(CandidateModelIO, CandidateModelIO.logged_model_id == LoggedModel.id)
+        .join(RunModelIO, RunModelIO.logged_model_id == LoggedModel.id)
         .where(
-            CandidateModelIO.candidate_id == run.id,
-            CandidateModelIO.direction == "output",
+            RunModelIO.candidate_id == run.id,
+            RunModelIO.direction == "output",
             LoggedModel.project_id == ctx.project_id,
             LoggedModel.lifecycle_stage == ACTIVE,
         )
-        .order_by(CandidateModelIO.step.desc(), LoggedModel.creation_timestamp_ms.desc())
+        .order_by(RunModelIO.step.desc(), LoggedModel.creation_timestamp_ms.desc())
         .limit(1)
     )
     if name is not None:
@@ -148,7 +148,7 @@ def _from_registered_version(
     return Lineage(
         f"models:/{target.name}/{referenced.sequence}",
         referenced.run_id,
-        referenced.candidate,
+        referenced.run,
         referenced.logged_model,
         referenced.storage_location,
     )
@@ -232,7 +232,7 @@ def _exists(ctx: ProjectContext, path: str | None) -> bool:
     return path is not None and ctx.artifacts.exists(artifacts.escape(path))
 
 
-def model_dir(ctx: ProjectContext, model: Model) -> str:
+def model_dir(ctx: ProjectContext, model: RegisteredModel) -> str:
     """The store directory of the files the model's versions own."""
     return f"{ctx.project_id}/{REGISTRY_DIR}/{model.id}"
 
@@ -244,7 +244,7 @@ def owned_path(ctx: ProjectContext, version: ModelVersion) -> str | None:
     return artifacts.escape(path) if path is not None and path.startswith(prefix) else None
 
 
-def snapshot(ctx: ProjectContext, model: Model, location: str | None) -> str | None:
+def snapshot(ctx: ProjectContext, model: RegisteredModel, location: str | None) -> str | None:
     """Copy the source's files into a directory the version will own; its store path."""
     source_path = store_path(ctx, location)
     if source_path is None or not _exists(ctx, source_path):

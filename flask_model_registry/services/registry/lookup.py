@@ -16,7 +16,7 @@ from sqlalchemy.sql import Select
 
 from flask_model_registry import rules, versioning
 from flask_model_registry.errors import InvalidParameter, NotFound
-from flask_model_registry.models import Model, ModelAlias, ModelVersion
+from flask_model_registry.models import ModelVersion, RegisteredModel, RegisteredModelAlias
 from flask_model_registry.services.context import ProjectContext
 from flask_model_registry.versioning import SemVer
 
@@ -60,9 +60,9 @@ def is_semver(text: str) -> bool:
 
 def _model_options() -> list[t.Any]:
     return [
-        selectinload(Model.tags),
-        selectinload(Model.aliases).joinedload(ModelAlias.version),
-        selectinload(Model.default_experiment),
+        selectinload(RegisteredModel.tags),
+        selectinload(RegisteredModel.aliases).joinedload(RegisteredModelAlias.version),
+        selectinload(RegisteredModel.default_experiment),
     ]
 
 
@@ -74,8 +74,12 @@ def _version_options() -> list[t.Any]:
     ]
 
 
-def _models(ctx: ProjectContext) -> Select[Model]:
-    return select(Model).where(Model.project_id == ctx.project_id).options(*_model_options())
+def _models(ctx: ProjectContext) -> Select[RegisteredModel]:
+    return (
+        select(RegisteredModel)
+        .where(RegisteredModel.project_id == ctx.project_id)
+        .options(*_model_options())
+    )
 
 
 def _versions(ctx: ProjectContext) -> Select[ModelVersion]:
@@ -91,24 +95,26 @@ def model_not_found(name: str) -> NotFound:
     return NotFound(f"Registered Model with name={name} not found")
 
 
-def get_model(ctx: ProjectContext, name: str) -> Model:
+def get_model(ctx: ProjectContext, name: str) -> RegisteredModel:
     """The registered model ``name`` with its tags and aliases, or 404."""
     rules.check_model_name(name)
-    model = ctx.session.scalars(_models(ctx).where(Model.name == name)).first()
+    model = ctx.session.scalars(_models(ctx).where(RegisteredModel.name == name)).first()
     if model is None:
         raise model_not_found(name)
     return model
 
 
-def get_model_by_id(ctx: ProjectContext, model_id: int, *, with_versions: bool = False) -> Model:
+def get_model_by_id(
+    ctx: ProjectContext, model_id: int, *, with_versions: bool = False
+) -> RegisteredModel:
     """The registered model with primary key ``model_id`` in this project, or 404.
 
     ``with_versions`` loads its versions (each with its candidate) in the same round trip.
     """
-    statement = _models(ctx).where(Model.id == model_id)
+    statement = _models(ctx).where(RegisteredModel.id == model_id)
     if with_versions:
         statement = statement.options(
-            selectinload(Model.versions).joinedload(ModelVersion.candidate)
+            selectinload(RegisteredModel.versions).joinedload(ModelVersion.run)
         )
     model = ctx.session.scalars(statement).first() if 0 < model_id <= MAX_ID else None
     if model is None:
@@ -135,8 +141,8 @@ def get_version(ctx: ProjectContext, name: str, version: t.Any) -> ModelVersion:
     sequence = checked_sequence(name, version)
     found = ctx.session.scalars(
         _versions(ctx)
-        .join(Model, ModelVersion.model_id == Model.id)
-        .where(Model.name == name, ModelVersion.sequence == sequence)
+        .join(RegisteredModel, ModelVersion.model_id == RegisteredModel.id)
+        .where(RegisteredModel.name == name, ModelVersion.sequence == sequence)
     ).first()
     if found is None:
         raise version_not_found(name, sequence)
@@ -178,13 +184,13 @@ def _semver_id(ctx: ProjectContext, model_id: int, name: str, semver: str) -> in
     return version_id
 
 
-def get_version_by_semver(ctx: ProjectContext, model: Model, semver: str) -> ModelVersion:
+def get_version_by_semver(ctx: ProjectContext, model: RegisteredModel, semver: str) -> ModelVersion:
     """The version of ``model`` whose semver has the precedence of ``semver`` (build ignored)."""
     return version_by_id(ctx, _semver_id(ctx, model.id, model.name, semver))
 
 
 def versions_by_precedence(
-    ctx: ProjectContext, model: Model, *, page: int = 1, per_page: int | None = None
+    ctx: ProjectContext, model: RegisteredModel, *, page: int = 1, per_page: int | None = None
 ) -> tuple[list[ModelVersion], bool]:
     """A page of the versions of ``model``, highest SemVer precedence first; whether more follow.
 
@@ -216,7 +222,7 @@ def latest_id(pairs: Iterable[tuple[int, SemVer]]) -> int | None:
     return None if best is None else _find_semver(pairs, best)
 
 
-def latest_version(ctx: ProjectContext, model: Model) -> ModelVersion | None:
+def latest_version(ctx: ProjectContext, model: RegisteredModel) -> ModelVersion | None:
     """The highest release by SemVer precedence (only prereleases: the highest prerelease)."""
     version_id = latest_id(semvers(ctx, model.id))
     return None if version_id is None else version_by_id(ctx, version_id)
@@ -237,20 +243,22 @@ def aliases_by_version(
     result: dict[int, list[str]] = {vid: [] for vid in ids}
     if ids:
         rows = ctx.session.execute(
-            select(ModelAlias.version_id, ModelAlias.alias)
-            .where(ModelAlias.version_id.in_(ids))
-            .order_by(ModelAlias.alias)
+            select(RegisteredModelAlias.version_id, RegisteredModelAlias.alias)
+            .where(RegisteredModelAlias.version_id.in_(ids))
+            .order_by(RegisteredModelAlias.alias)
         ).all()
         for row in rows:
             result[row.version_id].append(row.alias)
     return result
 
 
-def list_models(ctx: ProjectContext, *, page: int, per_page: int) -> tuple[list[Model], bool]:
+def list_models(
+    ctx: ProjectContext, *, page: int, per_page: int
+) -> tuple[list[RegisteredModel], bool]:
     """A page of the project's models by name; whether another page follows."""
     rows = ctx.session.scalars(
         _models(ctx)
-        .order_by(Model.name, Model.id)
+        .order_by(RegisteredModel.name, RegisteredModel.id)
         .offset((page - 1) * per_page)
         .limit(per_page + 1)
     ).all()
@@ -258,7 +266,7 @@ def list_models(ctx: ProjectContext, *, page: int, per_page: int) -> tuple[list[
 
 
 def version_summary(
-    ctx: ProjectContext, models: Sequence[Model]
+    ctx: ProjectContext, models: Sequence[RegisteredModel]
 ) -> dict[int, tuple[int, str | None]]:
     """For each model: its number of versions and its latest semver (see :func:`latest_version`)."""
     ids = [m.id for m in models]
@@ -282,7 +290,9 @@ def _model_id(ctx: ProjectContext, name: str) -> int:
     """The primary key of the registered model ``name``, or 404."""
     rules.check_model_name(name)
     found = ctx.session.scalar(
-        select(Model.id).where(Model.project_id == ctx.project_id, Model.name == name)
+        select(RegisteredModel.id).where(
+            RegisteredModel.project_id == ctx.project_id, RegisteredModel.name == name
+        )
     )
     if found is None:
         raise model_not_found(name)
@@ -291,8 +301,8 @@ def _model_id(ctx: ProjectContext, name: str) -> int:
 
 def _aliased_id(ctx: ProjectContext, model_id: int, alias: str) -> int | None:
     return ctx.session.scalar(
-        select(ModelAlias.version_id).where(
-            ModelAlias.model_id == model_id, ModelAlias.alias == alias
+        select(RegisteredModelAlias.version_id).where(
+            RegisteredModelAlias.model_id == model_id, RegisteredModelAlias.alias == alias
         )
     )
 

@@ -14,11 +14,11 @@ from flask_model_registry.database import now_ms
 from flask_model_registry.errors import AlreadyExists, InvalidParameter
 from flask_model_registry.models import (
     Experiment,
-    Model,
-    ModelAlias,
-    ModelTag,
     ModelVersion,
     ModelVersionTag,
+    RegisteredModel,
+    RegisteredModelAlias,
+    RegisteredModelTag,
 )
 from flask_model_registry.search.compile import IS_PROMPT_TAG_KEY
 from flask_model_registry.services import experiments
@@ -42,7 +42,7 @@ def tag_dict(tags: Tags | None) -> dict[str, str]:
     return result
 
 
-TagT = t.TypeVar("TagT", ModelTag, ModelVersionTag)
+TagT = t.TypeVar("TagT", RegisteredModelTag, ModelVersionTag)
 
 
 def put_tag(tags: list[TagT], tag_type: type[TagT], key: str, value: str) -> None:
@@ -71,19 +71,21 @@ def is_prompt(tags: Mapping[str, str]) -> bool:
     return tags.get(IS_PROMPT_TAG_KEY, "false").lower() == "true"
 
 
-def model_is_prompt(model: Model) -> bool:
+def model_is_prompt(model: RegisteredModel) -> bool:
     """Whether the model's tags mark it as a prompt."""
     return is_prompt({tag.key: tag.value for tag in model.tags})
 
 
 def _name_taken(ctx: ProjectContext, name: str) -> bool:
     found = ctx.session.scalar(
-        select(Model.id).where(Model.project_id == ctx.project_id, Model.name == name)
+        select(RegisteredModel.id).where(
+            RegisteredModel.project_id == ctx.project_id, RegisteredModel.name == name
+        )
     )
     return found is not None
 
 
-def _attach_default_experiment(ctx: ProjectContext, model: Model) -> None:
+def _attach_default_experiment(ctx: ProjectContext, model: RegisteredModel) -> None:
     """Adopt the project's unowned experiment of the model's name, or create one."""
     experiment = experiments.find_experiment_by_name(ctx, model.name)
     if experiment is None:
@@ -97,14 +99,14 @@ def _attach_default_experiment(ctx: ProjectContext, model: Model) -> None:
 
 def create_model(
     ctx: ProjectContext, name: str, *, tags: Tags | None = None, description: str | None = None
-) -> Model:
+) -> RegisteredModel:
     """Create a registered model and its default experiment of the same name."""
     rules.check_model_name(name)
     tag_values = tag_dict(tags)
     if _name_taken(ctx, name):
         raise AlreadyExists(f"Registered Model (name={name}) already exists.")
     now = now_ms()
-    model = Model(
+    model = RegisteredModel(
         project_id=ctx.project_id,
         name=name,
         description=description,
@@ -112,7 +114,7 @@ def create_model(
         version_counter=0,
         creation_timestamp=now,
         last_updated_timestamp=now,
-        tags=[ModelTag(key=k, value=v) for k, v in tag_values.items()],
+        tags=[RegisteredModelTag(key=k, value=v) for k, v in tag_values.items()],
     )
     try:
         with ctx.session.begin_nested():
@@ -126,7 +128,9 @@ def create_model(
     return model
 
 
-def update_model(ctx: ProjectContext, model: Model, *, description: str | None) -> Model:
+def update_model(
+    ctx: ProjectContext, model: RegisteredModel, *, description: str | None
+) -> RegisteredModel:
     """Replace the description."""
     model.description = description
     model.last_updated_timestamp = now_ms()
@@ -134,7 +138,7 @@ def update_model(ctx: ProjectContext, model: Model, *, description: str | None) 
     return model
 
 
-def _rename_default_experiment(ctx: ProjectContext, model: Model, new_name: str) -> None:
+def _rename_default_experiment(ctx: ProjectContext, model: RegisteredModel, new_name: str) -> None:
     experiment = ctx.session.scalars(
         select(Experiment).where(
             Experiment.project_id == ctx.project_id, Experiment.model_id == model.id
@@ -152,7 +156,7 @@ def _rename_default_experiment(ctx: ProjectContext, model: Model, new_name: str)
     experiment.last_update_time = now_ms()
 
 
-def _relink_packages(ctx: ProjectContext, model: Model, old_name: str) -> None:
+def _relink_packages(ctx: ProjectContext, model: RegisteredModel, old_name: str) -> None:
     """Packages are named after the model: move each version's link to the new name."""
     versions = ctx.session.scalars(
         select(ModelVersion).where(
@@ -164,7 +168,7 @@ def _relink_packages(ctx: ProjectContext, model: Model, old_name: str) -> None:
         version.package_id = package_link(ctx, model.name, version.semver)
 
 
-def rename_model(ctx: ProjectContext, name: str, new_name: str) -> Model:
+def rename_model(ctx: ProjectContext, name: str, new_name: str) -> RegisteredModel:
     """Rename a model, its default experiment and its versions' host packages."""
     rules.check_model_name(new_name, "new_name")
     model = get_model(ctx, name)
@@ -192,7 +196,7 @@ def rename_model(ctx: ProjectContext, name: str, new_name: str) -> Model:
     return get_model(ctx, new_name)
 
 
-def delete_model(ctx: ProjectContext, model: Model) -> None:
+def delete_model(ctx: ProjectContext, model: RegisteredModel) -> None:
     """Delete a model with its versions (package links and files); its experiment stays."""
     versions = ctx.session.scalars(
         select(ModelVersion).where(ModelVersion.model_id == model.id)
@@ -208,7 +212,7 @@ def set_model_tag(ctx: ProjectContext, name: str, key: str, value: str) -> None:
     """Set (or overwrite) a tag of the model."""
     key, value = rules.check_tag(key, value)
     model = get_model(ctx, name)
-    put_tag(model.tags, ModelTag, key, value)
+    put_tag(model.tags, RegisteredModelTag, key, value)
     ctx.session.flush()
 
 
@@ -216,7 +220,11 @@ def delete_model_tag(ctx: ProjectContext, name: str, key: str) -> None:
     """Delete a tag of the model; a missing tag is not an error (MLflow)."""
     rules.check_tag_key(key)
     model = get_model(ctx, name)
-    ctx.session.execute(delete(ModelTag).where(ModelTag.model_id == model.id, ModelTag.key == key))
+    ctx.session.execute(
+        delete(RegisteredModelTag).where(
+            RegisteredModelTag.model_id == model.id, RegisteredModelTag.key == key
+        )
+    )
     ctx.session.expire(model, ["tags"])
     ctx.session.flush()
 
@@ -227,9 +235,11 @@ def set_alias(ctx: ProjectContext, name: str, alias: str, version: t.Any) -> Non
     rules.check_alias(alias)
     _check_alias_not_reserved(alias)
     target = get_version(ctx, name, version)
-    existing = ctx.session.get(ModelAlias, (target.model_id, alias))
+    existing = ctx.session.get(RegisteredModelAlias, (target.model_id, alias))
     if existing is None:
-        ctx.session.add(ModelAlias(model_id=target.model_id, alias=alias, version_id=target.id))
+        ctx.session.add(
+            RegisteredModelAlias(model_id=target.model_id, alias=alias, version_id=target.id)
+        )
     else:
         existing.version_id = target.id
     ctx.session.flush()
@@ -241,7 +251,9 @@ def delete_alias(ctx: ProjectContext, name: str, alias: str) -> None:
     rules.check_alias(alias)
     model = get_model(ctx, name)
     ctx.session.execute(
-        delete(ModelAlias).where(ModelAlias.model_id == model.id, ModelAlias.alias == alias)
+        delete(RegisteredModelAlias).where(
+            RegisteredModelAlias.model_id == model.id, RegisteredModelAlias.alias == alias
+        )
     )
     ctx.session.expire(model, ["aliases"])
     ctx.session.flush()
@@ -253,7 +265,7 @@ def package_link(ctx: ProjectContext, name: str, semver: str) -> str | None:
     return None if package is None else str(package)
 
 
-def forget_package_link(ctx: ProjectContext, model: Model, version: ModelVersion) -> None:
+def forget_package_link(ctx: ProjectContext, model: RegisteredModel, version: ModelVersion) -> None:
     """Tell the host that the version's package link goes away."""
     if version.package_id is not None:
         ctx.packages.forget_package(ctx.project_id, model.name, version.semver)

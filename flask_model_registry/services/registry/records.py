@@ -23,7 +23,7 @@ from sqlalchemy.sql import Select
 
 from flask_model_registry import rules
 from flask_model_registry.errors import NotFound
-from flask_model_registry.models import Model, ModelVersion
+from flask_model_registry.models import ModelVersion, RegisteredModel
 from flask_model_registry.services.context import ProjectContext
 
 from .lookup import (
@@ -379,7 +379,7 @@ def model_record(ctx: ProjectContext, name: str) -> ModelRecord:
     return found[0]
 
 
-def model_record_of(ctx: ProjectContext, model: Model) -> ModelRecord:
+def model_record_of(ctx: ProjectContext, model: RegisteredModel) -> ModelRecord:
     """A model just written, its tags and aliases as the session holds them."""
     stored = records_of_models(ctx, MODELS_BY_ID, model_ids=[model.id])
     return ModelRecord(

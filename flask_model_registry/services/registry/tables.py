@@ -6,11 +6,11 @@ from sqlalchemy import BindParameter, bindparam
 
 from flask_model_registry.models import (
     LoggedModel,
-    Model,
-    ModelAlias,
-    ModelTag,
     ModelVersion,
     ModelVersionTag,
+    RegisteredModel,
+    RegisteredModelAlias,
+    RegisteredModelTag,
 )
 
 __all__ = [
@@ -24,9 +24,9 @@ __all__ = [
     "VERSION_TAGS",
 ]
 
-MODELS = Model.__table__
-MODEL_TAGS = ModelTag.__table__
-ALIASES = ModelAlias.__table__
+MODELS = RegisteredModel.__table__
+MODEL_TAGS = RegisteredModelTag.__table__
+ALIASES = RegisteredModelAlias.__table__
 VERSIONS = ModelVersion.__table__
 VERSION_TAGS = ModelVersionTag.__table__
 LOGGED_MODELS = LoggedModel.__table__

@@ -22,13 +22,13 @@ from flask_model_registry.artifacts import FileInfo
 from flask_model_registry.database import now_ms
 from flask_model_registry.errors import AlreadyExists, InvalidParameter
 from flask_model_registry.models import (
-    Candidate,
     LoggedModel,
     LoggedModelTag,
-    Model,
-    ModelAlias,
     ModelVersion,
     ModelVersionTag,
+    RegisteredModel,
+    RegisteredModelAlias,
+    Run,
 )
 from flask_model_registry.services import artifacts, runs
 from flask_model_registry.services.context import ProjectContext
@@ -69,7 +69,7 @@ from .models import (
 LOGGED_MODEL_VERSIONS_TAG = "mlflow.modelVersions"
 
 
-def _choose_semver(ctx: ProjectContext, model: Model, requested: SemVer | None) -> SemVer:
+def _choose_semver(ctx: ProjectContext, model: RegisteredModel, requested: SemVer | None) -> SemVer:
     """The requested semver if its precedence is free, else the bump of the highest release."""
     existing = semvers(ctx, model.id)
     if requested is None:
@@ -83,13 +83,13 @@ def _choose_semver(ctx: ProjectContext, model: Model, requested: SemVer | None) 
     return requested
 
 
-def _next_sequence(ctx: ProjectContext, model: Model, now: int) -> int:
+def _next_sequence(ctx: ProjectContext, model: RegisteredModel, now: int) -> int:
     """Take the model's next version number; the row lock serialises concurrent creators."""
     sequence = ctx.session.execute(
-        update(Model)
-        .where(Model.id == model.id, Model.project_id == ctx.project_id)
-        .values(version_counter=Model.version_counter + 1, last_updated_timestamp=now)
-        .returning(Model.version_counter)
+        update(RegisteredModel)
+        .where(RegisteredModel.id == model.id, RegisteredModel.project_id == ctx.project_id)
+        .values(version_counter=RegisteredModel.version_counter + 1, last_updated_timestamp=now)
+        .returning(RegisteredModel.version_counter)
         .execution_options(synchronize_session=False)
     ).scalar_one()
     ctx.session.expire(model, ["version_counter", "last_updated_timestamp"])
@@ -97,7 +97,7 @@ def _next_sequence(ctx: ProjectContext, model: Model, now: int) -> int:
 
 
 def _record_on_logged_model(
-    ctx: ProjectContext, logged: LoggedModel, model: Model, sequence: int
+    ctx: ProjectContext, logged: LoggedModel, model: RegisteredModel, sequence: int
 ) -> None:
     """Add the new version to the logged model's ``mlflow.modelVersions`` tag, as MLflow does."""
     entry = {"name": model.name, "version": sequence}
@@ -166,7 +166,7 @@ def create_version(
 
 def _insert_version(
     ctx: ProjectContext,
-    model: Model,
+    model: RegisteredModel,
     lineage: Lineage,
     requested: SemVer | None,
     tag_values: dict[str, str],
@@ -215,7 +215,7 @@ def _insert_version(
 
 def promote_candidate(
     ctx: ProjectContext,
-    model: Model | str,
+    model: RegisteredModel | str,
     candidate_run_id: str,
     semver: str | None = None,
     description: str | None = None,
@@ -271,7 +271,9 @@ def delete_version(ctx: ProjectContext, name: str, version: t.Any) -> None:
     model = found.model
     owned = owned_path(ctx, found)
     forget_package_link(ctx, model, found)
-    ctx.session.execute(delete(ModelAlias).where(ModelAlias.version_id == found.id))
+    ctx.session.execute(
+        delete(RegisteredModelAlias).where(RegisteredModelAlias.version_id == found.id)
+    )
     model.last_updated_timestamp = now_ms()
     ctx.session.delete(found)
     ctx.session.flush()
@@ -361,12 +363,12 @@ def load_provenance(ctx: ProjectContext, versions: Sequence[ModelVersion]) -> No
     ids = [v.candidate_id for v in versions if v.candidate_id is not None]
     if ids:
         ctx.session.scalars(
-            select(Candidate)
-            .where(Candidate.id.in_(ids), Candidate.project_id == ctx.project_id)
+            select(Run)
+            .where(Run.id.in_(ids), Run.project_id == ctx.project_id)
             .options(
-                joinedload(Candidate.experiment),
-                selectinload(Candidate.params),
-                selectinload(Candidate.latest_metrics),
+                joinedload(Run.experiment),
+                selectinload(Run.params),
+                selectinload(Run.latest_metrics),
             )
         ).all()
 
