@@ -34,6 +34,10 @@ class LocalArtifactStore:
     Every client path is normalized with :func:`normalize_path` and must resolve, symlinks
     included, inside the real root.  Writes are atomic: data is streamed to a hidden
     ``.upload-*`` file next to the target and renamed into place only once complete.
+    It implements :class:`~flask_model_registry.artifacts.base.ArtifactStore`.
+
+    :param root: The directory holding the files; created with its parents if missing.
+    :raises ~flask_model_registry.errors.StorageError: ``root`` cannot be created.
     """
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
