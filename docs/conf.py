@@ -22,9 +22,8 @@ source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
 exclude_patterns = ["_build", "examples"]
 
-# Markdown: headings get anchors (``web.md#performance``), ``:::`` fences take directives.
+# Markdown headings get anchors, so links such as ``web.md#performance`` resolve.
 myst_heading_anchors = 3
-myst_enable_extensions = ["colon_fence"]
 
 autodoc_member_order = "bysource"
 autodoc_typehints = "signature"
@@ -34,3 +33,22 @@ autoclass_content = "class"
 html_theme = "furo"
 html_title = "flask-model-registry"
 html_static_path: list[str] = []
+
+
+def _no_protocol_signature(
+    app: object,
+    what: str,
+    name: str,
+    obj: object,
+    options: object,
+    signature: str | None,
+    return_annotation: str | None,
+) -> tuple[str, str | None] | None:
+    """Protocols are never instantiated: show their ``__call__``, not ``(*args, **kwargs)``."""
+    if what == "class" and getattr(obj, "_is_protocol", False):
+        return "", return_annotation
+    return None
+
+
+def setup(app: object) -> None:
+    app.connect("autodoc-process-signature", _no_protocol_signature)  # type: ignore[attr-defined]

@@ -29,7 +29,7 @@ def normalize_path(path: str) -> str:
     The path is percent-decoded exactly once and then validated, so encoded traversal such as
     ``%2e%2e%2f`` is caught.  Empty and ``.`` segments are dropped; ``""`` means the root.
 
-    Raises :class:`InvalidParameter` for NUL bytes, backslashes, absolute or drive-letter paths
+    Raises :class:`.InvalidParameter` for NUL bytes, backslashes, absolute or drive-letter paths
     and any ``..`` segment, and for percent-escapes that do not decode to UTF-8.
 
     :param path: The path as the client sent it, possibly percent-encoded.
@@ -79,14 +79,14 @@ class ArtifactStore(Protocol):
 
     Paths are client-supplied relative paths; implementations pass them through
     :func:`normalize_path`.  ``""`` is the store root. A path that
-    :func:`normalize_path` refuses raises :class:`InvalidParameter`; a failure of the storage
+    :func:`normalize_path` refuses raises :class:`.InvalidParameter`; a failure of the storage
     itself raises :class:`~flask_model_registry.errors.StorageError`.
     """
 
     def write(self, path: str, stream: BinaryIO, *, max_bytes: int | None = None) -> int:
         """Stream ``stream`` into ``path`` atomically and return the number of bytes written.
 
-        Raises :class:`InvalidParameter` when more than ``max_bytes`` bytes arrive; nothing is
+        Raises :class:`.InvalidParameter` when more than ``max_bytes`` bytes arrive; nothing is
         then left behind.
 
         :param path: The file to create or replace; missing parent directories are created.
@@ -97,14 +97,14 @@ class ArtifactStore(Protocol):
         ...
 
     def open(self, path: str) -> BinaryIO:
-        """Open a stored file for binary reading; :class:`NotFound` if missing or a directory.
+        """Open a stored file for binary reading; :class:`.NotFound` if missing or a directory.
 
         :param path: The file to read. The caller closes the returned file.
         """
         ...
 
     def size(self, path: str) -> int:
-        """Return a stored file's size; :class:`NotFound` if missing or a directory.
+        """Return a stored file's size; :class:`.NotFound` if missing or a directory.
 
         :param path: The file to measure.
         """
@@ -149,7 +149,7 @@ class ArtifactStore(Protocol):
     def copy_tree(self, src: str, dst: str) -> None:
         """Copy the file or tree at ``src`` to ``dst`` (merging into an existing directory).
 
-        :param src: The file or directory to copy; :class:`NotFound` if missing.
+        :param src: The file or directory to copy; :class:`.NotFound` if missing.
         :param dst: Where the copy goes; a directory cannot be copied into itself.
         """
         ...

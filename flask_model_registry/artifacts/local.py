@@ -183,7 +183,7 @@ class LocalArtifactStore:
     # -- reading -------------------------------------------------------------------------------
 
     def open(self, path: str) -> BinaryIO:
-        """Open a stored file for binary reading; :class:`NotFound` if missing or a directory."""
+        """Open a stored file for binary reading; :class:`.NotFound` if missing or a directory."""
         rel, full = self._resolve(path)
         return self._open_located(rel, full)
 
@@ -199,7 +199,7 @@ class LocalArtifactStore:
             raise _storage_error("read", rel, exc) from exc
 
     def size(self, path: str) -> int:
-        """Return a stored file's size; :class:`NotFound` if missing or a directory."""
+        """Return a stored file's size; :class:`.NotFound` if missing or a directory."""
         rel, full = self._resolve(path)
         st = self._stat(rel, full)
         if st is None or not stat.S_ISREG(st.st_mode):
