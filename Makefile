@@ -6,14 +6,14 @@ STAMP := $(VENV)/.installed
 FLASK := $(BIN)/flask --app example_app
 PYTEST_ARGS ?=
 
-.PHONY: run test lint install bench bench-web fuzz clean
+.PHONY: run test lint docs install bench bench-web fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): $(BIN)/python pyproject.toml setup.cfg
-	$(BIN)/python -m pip install --quiet -e '.[test,postgres]'
+	$(BIN)/python -m pip install --quiet -e '.[test,postgres,docs]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -29,6 +29,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check flask_model_registry example_app tests benchmarks
 	$(BIN)/mypy
 
+docs: $(STAMP)
+	$(BIN)/sphinx-build -W --keep-going -b html docs docs/_build/html
+
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
 
@@ -39,4 +42,4 @@ fuzz: $(STAMP)
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-300} FUZZ_RANDOM=1 $(BIN)/python -m pytest --timeout=0 tests/test_fuzz_openapi.py $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build docs/_build *.egg-info .pytest_cache .mypy_cache .ruff_cache

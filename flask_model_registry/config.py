@@ -42,7 +42,14 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Settings:
-    """Validated configuration of one application."""
+    """Validated configuration of one application, kept in its
+    :class:`~flask_model_registry.state.RegistryState`.
+
+    Each field holds the key of the same name, upper-cased and prefixed with
+    ``MODEL_REGISTRY_`` (``mlflow_prefix`` is ``MODEL_REGISTRY_MLFLOW_PREFIX``), after
+    validation: prefixes lose a trailing ``/``, ``artifact_root`` is absolute and
+    ``max_artifact_bytes`` is ``None`` for no cap.
+    """
 
     mlflow_prefix: str
     api_prefix: str
@@ -81,7 +88,14 @@ def _bool(config: t.Mapping[str, t.Any], key: str) -> bool:
 
 
 def load_settings(config: t.Mapping[str, t.Any], instance_path: str) -> Settings:
-    """Validate the ``MODEL_REGISTRY_*`` keys of ``config`` and return frozen settings."""
+    """Validate the ``MODEL_REGISTRY_*`` keys of ``config`` and return frozen settings.
+
+    :param config: A mapping holding every key of :data:`DEFAULTS`, usually ``app.config``
+        after ``init_app`` filled in the missing ones.
+    :param instance_path: The app's instance folder, under which the default artifact
+        directory is.
+    :raises ConfigError: A value is unusable; the message names the key.
+    """
     root = config["MODEL_REGISTRY_ARTIFACT_ROOT"]
     if root is None:
         root = os.path.join(instance_path, "model-registry-artifacts")

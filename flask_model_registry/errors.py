@@ -40,13 +40,25 @@ ERROR_CODE_TO_HTTP_STATUS: dict[str, int] = {
 
 
 def status_for(error_code: str) -> int:
-    """Return the HTTP status MLflow uses for ``error_code``."""
+    """Return the HTTP status MLflow uses for ``error_code``.
+
+    :param error_code: An MLflow error code such as ``"RESOURCE_DOES_NOT_EXIST"``; an unknown
+        one gives 500.
+    """
     return ERROR_CODE_TO_HTTP_STATUS.get(error_code, 500)
 
 
 class RegistryError(Exception):
-    """Base class of every error the registry raises on purpose."""
+    """Base class of every error the registry raises on purpose.
 
+    The APIs answer it as MLflow does, ``{"error_code": ..., "message": ...}`` with the status
+    of its error code; the pages show the message on an error page.
+
+    :param message: What went wrong, in words a client may read: it is sent as is.
+    :param error_code: An MLflow error code overriding the class's :attr:`error_code`.
+    """
+
+    #: The MLflow error code sent to clients; each subclass sets its own.
     error_code = "INTERNAL_ERROR"
 
     def __init__(self, message: str, *, error_code: str | None = None) -> None:
@@ -57,9 +69,11 @@ class RegistryError(Exception):
 
     @property
     def status_code(self) -> int:
+        """The HTTP status of :attr:`error_code` (:func:`status_for`)."""
         return status_for(self.error_code)
 
     def to_dict(self) -> dict[str, str]:
+        """The JSON body of MLflow's error answer: ``error_code`` and ``message``."""
         return {"error_code": self.error_code, "message": self.message}
 
 

@@ -32,13 +32,15 @@ class ModelRegistry:
         @registry.user_loader
         def load_user(): ...
 
-    :param app: Call :meth:`init_app` on this app right away.
+    :param app: The Flask application to initialise right away with :meth:`init_app`; leave
+        it out to call :meth:`init_app` later (the application factory pattern).
     :param db: The host's ``flask_sqlalchemy.SQLAlchemy``, for every app this registry is
         initialised on; by default each app's own registered one, or a new one the registry
         owns (SQLite under the app's instance folder). Per-app state, the database included,
         lives in ``app.extensions["model_registry"]``, so one object can serve several apps.
     :param options: Defaults for ``MODEL_REGISTRY_*`` keys, by lower-case name without the
         prefix (``artifact_root="/data"``); the app's config wins over them.
+    :raises TypeError: An option names no ``MODEL_REGISTRY_*`` key.
     """
 
     def __init__(
@@ -47,7 +49,9 @@ class ModelRegistry:
         unknown = [name for name in options if _config_key(name) not in DEFAULTS]
         if unknown:
             raise TypeError(f"Unknown ModelRegistry option(s): {', '.join(sorted(unknown))}.")
+        #: The ``SQLAlchemy`` given to the constructor, or ``None``; never changed by an app.
         self.db = db
+        #: The constructor's options as ``MODEL_REGISTRY_*`` keys and their values.
         self.options = {_config_key(name): value for name, value in options.items()}
         #: The host's callbacks, filled by the decorators below; the same for every app.
         self.hooks = HostHooks()
@@ -55,7 +59,19 @@ class ModelRegistry:
             self.init_app(app)
 
     def init_app(self, app: Flask) -> None:
-        """Read and validate configuration, then register models, blueprints and CLI on ``app``."""
+        """Read and validate configuration, then register models, blueprints and CLI on ``app``.
+
+        Sets every missing ``MODEL_REGISTRY_*`` key of ``app.config`` to the constructor's
+        option or its default, creates the artifact directory, configures a SQLite engine and
+        registers the MLflow API, the native API, the OpenAPI document, the web pages (unless
+        ``MODEL_REGISTRY_ENABLE_WEB`` is false) and the ``flask model-registry`` commands.
+
+        :param app: The Flask application to serve. Call once per app; one registry may be
+            initialised on several apps.
+        :raises ~flask_model_registry.config.ConfigError: A ``MODEL_REGISTRY_*`` value is
+            unusable, or the artifact directory cannot be created.
+        :raises RuntimeError: A registry is already initialised on ``app``.
+        """
         if EXTENSION_KEY in app.extensions:
             raise RuntimeError(
                 "A ModelRegistry is already registered on this app. Create one instance per app"
@@ -118,7 +134,15 @@ class ModelRegistry:
     # Host hooks ------------------------------------------------------------------------------
 
     def user_loader(self, callback: UserLoaderT) -> UserLoaderT:
-        """Register ``callback() -> user | None``: who is calling, from the current request."""
+        """Register ``callback() -> user | None``: who is calling, from the current request.
+
+        Called at most once per request, before the view runs. The registry records the
+        user's ``username`` or ``name`` attribute, or ``str(user)``, as MLflow's ``user_id``.
+
+        :param callback: A function of no argument returning the calling user, or ``None``
+            for an anonymous caller (see :class:`~flask_model_registry.hooks.UserLoader`).
+        :return: ``callback`` unchanged, so this works as a decorator.
+        """
         self.hooks.user_loader = callback
         return callback
 
@@ -128,6 +152,12 @@ class ModelRegistry:
         ``permission`` is a :class:`~flask_model_registry.Permission` (a ``str`` enum):
         ``read_model_experiments``, ``write_model_experiments``, ``read_model_registry`` or
         ``write_model_registry``. This is the only place where membership is decided.
+
+        :param callback: A function taking the user from the ``user_loader`` (``None`` when
+            anonymous), the project id and the permission, returning whether the user holds
+            it; a ``write_*`` permission must imply its ``read_*`` counterpart (see
+            :class:`~flask_model_registry.hooks.ProjectAccess`).
+        :return: ``callback`` unchanged, so this works as a decorator.
         """
         self.hooks.project_access = callback
         return callback
@@ -137,25 +167,54 @@ class ModelRegistry:
 
         Called when a model version is created (find or create the host's package and return
         its id) and with ``deleted=True`` when the version is deleted.
+
+        :param callback: A function taking the project id, the registered model's name, the
+            version's semantic version and the keyword ``deleted``, returning the package id
+            (an ``int`` or ``str``). It runs inside the registry's transaction: it may add and
+            flush, but must not commit (see
+            :class:`~flask_model_registry.hooks.PackageResolver`).
+        :return: ``callback`` unchanged, so this works as a decorator.
         """
         self.hooks.package_resolver = callback
         return callback
 
     def package_url(self, callback: PackageUrlT) -> PackageUrlT:
-        """Register ``callback(project_id, package_id) -> str | None``, a package page's URL."""
+        """Register ``callback(project_id, package_id) -> str | None``, a package page's URL.
+
+        Optional: the model version page links to the URL it returns.
+
+        :param callback: A function taking the project id and the id the ``package_resolver``
+            returned, returning the URL of the host's page of that package, or ``None`` (see
+            :class:`~flask_model_registry.hooks.PackageUrl`).
+        :return: ``callback`` unchanged, so this works as a decorator.
+        """
         self.hooks.package_page = callback
         return callback
 
     # Host-facing helpers ----------------------------------------------------------------------
 
     def upgrade_database(self, revision: str = "head") -> None:
-        """Create or upgrade the registry's tables (Alembic); needs an app context."""
+        """Create or upgrade the registry's tables (Alembic); needs an app context.
+
+        The same as ``flask model-registry db upgrade``. The migrations keep their own version
+        table, so they never meet the host's.
+
+        :param revision: The Alembic revision to upgrade to; the latest by default.
+        """
         from .migrate import upgrade
 
         upgrade(get_state().db.engine, revision)
 
     def package_files(self, project_id: int, package_id: t.Any) -> list[FileInfo]:
-        """Files of the model version linked to the host package ``package_id`` (or ``[]``)."""
+        """Files of the model version linked to the host package ``package_id`` (or ``[]``).
+
+        Needs an app context. No permission is checked: the host asks for its own package.
+
+        :param project_id: The project the package belongs to.
+        :param package_id: The id the ``package_resolver`` returned for the version.
+        :return: Every file stored with the version, with paths relative to the version's
+            root; ``[]`` when no version is linked to the package.
+        """
         from .dispatch import make_context
         from .services import registry as registry_service
 

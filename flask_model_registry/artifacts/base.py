@@ -29,8 +29,11 @@ def normalize_path(path: str) -> str:
     The path is percent-decoded exactly once and then validated, so encoded traversal such as
     ``%2e%2e%2f`` is caught.  Empty and ``.`` segments are dropped; ``""`` means the root.
 
-    Raises :class:`InvalidParameter` for NUL bytes, backslashes, absolute or drive-letter paths
+    Raises :class:`.InvalidParameter` for NUL bytes, backslashes, absolute or drive-letter paths
     and any ``..`` segment, and for percent-escapes that do not decode to UTF-8.
+
+    :param path: The path as the client sent it, possibly percent-encoded.
+    :return: The path's segments joined by ``/``, without leading or trailing ``/``.
     """
     try:
         decoded = unquote(path, errors="strict")
@@ -62,8 +65,11 @@ def normalize_path(path: str) -> str:
 class FileInfo:
     """One entry of a store: ``path`` is relative to the store root (POSIX separators)."""
 
+    #: Where the entry is, relative to the store root, segments joined by ``/``.
     path: str
+    #: Whether the entry is a directory.
     is_dir: bool
+    #: The file's size in bytes; ``None`` for a directory.
     file_size: int | None = None
 
 
@@ -72,45 +78,78 @@ class ArtifactStore(Protocol):
     """What the tracking server needs from an artifact backend.
 
     Paths are client-supplied relative paths; implementations pass them through
-    :func:`normalize_path`.  ``""`` is the store root.
+    :func:`normalize_path`.  ``""`` is the store root. A path that
+    :func:`normalize_path` refuses raises :class:`.InvalidParameter`; a failure of the storage
+    itself raises :class:`~flask_model_registry.errors.StorageError`.
     """
 
     def write(self, path: str, stream: BinaryIO, *, max_bytes: int | None = None) -> int:
         """Stream ``stream`` into ``path`` atomically and return the number of bytes written.
 
-        Raises :class:`InvalidParameter` when more than ``max_bytes`` bytes arrive; nothing is
+        Raises :class:`.InvalidParameter` when more than ``max_bytes`` bytes arrive; nothing is
         then left behind.
+
+        :param path: The file to create or replace; missing parent directories are created.
+        :param stream: A binary file object, read in chunks of :data:`CHUNK_SIZE` bytes until
+            it is exhausted.
+        :param max_bytes: The largest size accepted; ``None`` for no limit.
         """
         ...
 
     def open(self, path: str) -> BinaryIO:
-        """Open a stored file for binary reading; :class:`NotFound` if missing or a directory."""
+        """Open a stored file for binary reading; :class:`.NotFound` if missing or a directory.
+
+        :param path: The file to read. The caller closes the returned file.
+        """
         ...
 
     def size(self, path: str) -> int:
-        """Return a stored file's size; :class:`NotFound` if missing or a directory."""
+        """Return a stored file's size; :class:`.NotFound` if missing or a directory.
+
+        :param path: The file to measure.
+        """
         ...
 
     def list(self, path: str = "") -> builtins.list[FileInfo]:
-        """Direct children of ``path`` sorted by name; ``[]`` if missing; ``[file]`` for a file."""
+        """Direct children of ``path`` sorted by name; ``[]`` if missing; ``[file]`` for a file.
+
+        :param path: The directory to list; the root by default.
+        """
         ...
 
     def exists(self, path: str) -> bool:
-        """Whether a file or directory exists at ``path``."""
+        """Whether a file or directory exists at ``path``.
+
+        :param path: The entry to look for.
+        """
         ...
 
     def is_dir(self, path: str) -> bool:
-        """Whether ``path`` is an existing directory."""
+        """Whether ``path`` is an existing directory.
+
+        :param path: The entry to look at.
+        """
         ...
 
     def delete(self, path: str) -> None:
-        """Delete a file or a whole tree; a missing path is not an error."""
+        """Delete a file or a whole tree; a missing path is not an error.
+
+        :param path: The file or directory to delete; ``""`` empties the store.
+        """
         ...
 
     def walk(self, path: str = "") -> Iterator[FileInfo]:
-        """Yield every file (not directory) under ``path`` recursively, or ``path`` itself."""
+        """Yield every file (not directory) under ``path`` recursively, or ``path`` itself.
+
+        :param path: The directory to walk, or a single file; the root by default. A missing
+            path yields nothing.
+        """
         ...
 
     def copy_tree(self, src: str, dst: str) -> None:
-        """Copy the file or tree at ``src`` to ``dst`` (merging into an existing directory)."""
+        """Copy the file or tree at ``src`` to ``dst`` (merging into an existing directory).
+
+        :param src: The file or directory to copy; :class:`.NotFound` if missing.
+        :param dst: Where the copy goes; a directory cannot be copied into itself.
+        """
         ...

@@ -34,6 +34,10 @@ class LocalArtifactStore:
     Every client path is normalized with :func:`normalize_path` and must resolve, symlinks
     included, inside the real root.  Writes are atomic: data is streamed to a hidden
     ``.upload-*`` file next to the target and renamed into place only once complete.
+    It implements :class:`~flask_model_registry.artifacts.base.ArtifactStore`.
+
+    :param root: The directory holding the files; created with its parents if missing.
+    :raises ~flask_model_registry.errors.StorageError: ``root`` cannot be created.
     """
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
@@ -179,7 +183,7 @@ class LocalArtifactStore:
     # -- reading -------------------------------------------------------------------------------
 
     def open(self, path: str) -> BinaryIO:
-        """Open a stored file for binary reading; :class:`NotFound` if missing or a directory."""
+        """Open a stored file for binary reading; :class:`.NotFound` if missing or a directory."""
         rel, full = self._resolve(path)
         return self._open_located(rel, full)
 
@@ -195,7 +199,7 @@ class LocalArtifactStore:
             raise _storage_error("read", rel, exc) from exc
 
     def size(self, path: str) -> int:
-        """Return a stored file's size; :class:`NotFound` if missing or a directory."""
+        """Return a stored file's size; :class:`.NotFound` if missing or a directory."""
         rel, full = self._resolve(path)
         st = self._stat(rel, full)
         if st is None or not stat.S_ISREG(st.st_mode):
