@@ -17,9 +17,8 @@
     // The client may add "?workspace=..." after the fragment's path.
     var parts = fragment.replace(/^#\/?/, "").split("?")[0].split("/");
     if (parts[0] === "experiments" && /^[0-9]+$/.test(parts[1] || "")) {
-      var run = decoded(parts[3] || "");
-      if (parts[2] === "runs" && run) {
-        return urls.candidate.replace("RUN_ID", encodeURIComponent(run));
+      if (parts[2] === "runs" && /^[A-Za-z0-9_-]+$/.test(parts[3] || "")) {
+        return urls.candidate.replace("RUN_ID", parts[3]);
       }
       return urls.experiments + "/" + parts[1];  // the rule /experiments/<int:iid>
     }
