@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 FLASK := $(BIN)/flask --app example_app
 PYTEST_ARGS ?=
 
-.PHONY: run test lint docs install bench bench-web fuzz clean
+.PHONY: run test lint docs install bench bench-web fuzz screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ bench-web: $(STAMP)
 
 fuzz: $(STAMP)
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-300} FUZZ_RANDOM=1 $(BIN)/python -m pytest --timeout=0 tests/test_fuzz_openapi.py $(PYTEST_ARGS)
+
+# Refresh the pages' screenshots in docs/screenshots/ (the tests write theirs to a temp dir).
+screenshots: $(STAMP)
+	SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest tests/browser/test_pages.py $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) build docs/_build *.egg-info .pytest_cache .mypy_cache .ruff_cache

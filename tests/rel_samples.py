@@ -413,6 +413,8 @@ def _web_samples() -> dict[str, SampleFn]:
         "compare": lambda f: Sample(
             "GET", query={"ids": f"{f.run_id},{f.second_run_id}"}),
         "models": lambda f: Sample("GET", names_object=False),
+        "model_by_name": lambda f: Sample(
+            "GET", query={"name": f.model_name, "version": f.version_number}, ok=303),
         "model": lambda f: Sample("GET", values={"model_id": f.model_pk}),
         "model_version": lambda f: Sample(
             "GET", values={"model_id": f.model_pk, "semver": f.semver}),

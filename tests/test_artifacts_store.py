@@ -86,7 +86,7 @@ def put(store: LocalArtifactStore, path: str, data: bytes) -> int:
         (".", ""),
         ("./", ""),
         ("model.pkl", "model.pkl"),
-        ("a/./b//c/", "a/b/c"),
+        ("a/./b/c/", "a/b/c"),
         ("a%20b/c%2Fd", "a b/c/d"),
         ("..data/x..", "..data/x.."),
         # Decoded exactly once: a double-encoded ".." stays the literal name "%2e%2e".
@@ -106,6 +106,8 @@ TRAVERSALS = [
     "%2E%2E%2Fx",
     "/etc/passwd",
     "%2fetc/passwd",
+    "a//etc/passwd",
+    "a/%2fetc/passwd",
     "C:\\x",
     "C:/x",
     "a\\..\\b",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import io
+import json
 import os
 import socket
 import time
@@ -439,6 +440,65 @@ def test_symlinks_out_of_the_root_are_refused(
     status, body = raw_request(live_server, "GET", f"{base}?path={seeded.root}", headers=headers)
     assert status == 200
     assert b"link" not in body  # the listing hides links that leave the root
+
+
+#: Paths with an empty segment: what follows ``//`` would be an absolute path.
+EMPTY_SEGMENTS = ["{root}//name.txt", "{root}/sub//name.txt", "{root}/%2Fname.txt",
+                  "{root}%2F%2Fname.txt"]
+
+
+def _json_of(body: bytes) -> dict[str, t.Any]:
+    return t.cast("dict[str, t.Any]", json.loads(body))
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("path", EMPTY_SEGMENTS)
+def test_empty_path_segments_are_400_and_store_nothing(
+    live_server: LiveServer, project: Project, seeded: Seeded, app: Flask, path: str
+) -> None:
+    headers = project.headers("developer")
+    base = artifacts_url(project.id)
+    target = path.format(root=seeded.root)
+    status, body = raw_request(live_server, "PUT", f"{base}/{target}", b"stored?", headers)
+    assert status == 400, body
+    assert _json_of(body)["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert not [p for p in artifact_root(app).rglob("*") if p.is_file()]
+
+    # The same file under its proper name exists: a download or listing through '//' is
+    # still refused, not answered for the merged path.
+    proper = f"{seeded.root}/sub/name.txt" if "sub" in path else f"{seeded.root}/name.txt"
+    status, _ = raw_request(live_server, "PUT", f"{base}/{proper}", b"proper", headers)
+    assert status == 200
+    status, body = raw_request(live_server, "GET", f"{base}/{target}", headers=headers)
+    assert status == 400, body
+    assert _json_of(body)["error_code"] == "INVALID_PARAMETER_VALUE"
+    listing = target.rsplit("name.txt", 1)[0] + "x"
+    status, body = raw_request(live_server, "GET", f"{base}?path={listing}", headers=headers)
+    assert status == 400, body
+    assert _json_of(body)["error_code"] == "INVALID_PARAMETER_VALUE"
+    status, body = raw_request(live_server, "DELETE", f"{base}/{target}", headers=headers)
+    assert status == 400, body
+    assert [p.name for p in artifact_root(app).rglob("*") if p.is_file()] == ["name.txt"]
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("path", ["sub//name.txt", "sub/%2Fname.txt", "sub/%2F%2Fname.txt"])
+def test_run_listing_and_page_paths_with_empty_segments_are_400(
+    live_server: LiveServer, project: Project, seeded: Seeded, path: str
+) -> None:
+    headers = project.headers("developer")
+    base = artifacts_url(project.id)
+    status, _ = raw_request(live_server, "PUT", f"{base}/{seeded.root}/sub/name.txt", b"x",
+                            headers)
+    assert status == 200
+    listing = (f"{MLFLOW.format(project.id)}/api/2.0/mlflow/artifacts/list"
+               f"?run_id={seeded.run_id}&path={path.replace('/', '%2F')}")
+    status, body = raw_request(live_server, "GET", listing, headers=headers)
+    assert status == 400, body
+    assert _json_of(body)["error_code"] == "INVALID_PARAMETER_VALUE"
+    page = f"/projects/{project.id}/-/ml/candidates/{seeded.run_id}/artifacts/{path}"
+    status, body = raw_request(live_server, "GET", page, headers=headers)
+    assert status == 400, body
 
 
 # -- streaming transport ----------------------------------------------------------------------

@@ -27,10 +27,12 @@ def normalize_path(path: str) -> str:
     """Turn a client-supplied relative artifact path into a safe POSIX relative path.
 
     The path is percent-decoded exactly once and then validated, so encoded traversal such as
-    ``%2e%2e%2f`` is caught.  Empty and ``.`` segments are dropped; ``""`` means the root.
+    ``%2e%2e%2f`` is caught.  ``.`` segments and a trailing ``/`` are dropped; ``""`` means the
+    root.
 
-    Raises :class:`.InvalidParameter` for NUL bytes, backslashes, absolute or drive-letter paths
-    and any ``..`` segment, and for percent-escapes that do not decode to UTF-8.
+    Raises :class:`.InvalidParameter` for NUL bytes, backslashes, absolute or drive-letter paths,
+    an empty segment (``a//b``), any ``..`` segment, and percent-escapes that do not decode to
+    UTF-8.
 
     :param path: The path as the client sent it, possibly percent-encoded.
     :return: The path's segments joined by ``/``, without leading or trailing ``/``.
@@ -48,6 +50,9 @@ def normalize_path(path: str) -> str:
         problem = "contains a backslash"
     elif decoded.startswith("/") or _DRIVE.match(decoded):
         problem = "is absolute"
+    elif "//" in decoded:
+        # Joined naively (``os.path.join``, a URL), what follows the empty segment is absolute.
+        problem = "has an empty segment ('//')"
     else:
         segments = [s for s in decoded.split("/") if s not in ("", ".")]
         if ".." in segments:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_model_registry.hooks import Permission
 from flask_model_registry.routing import Route, View
 
-from . import views
+from . import links, views
 
 __all__ = ["ROUTES"]
 
@@ -35,6 +35,7 @@ ROUTES: tuple[Route, ...] = (
     _form("/candidates/<run_id>/promote", READ_EXP, WRITE_REG, views.promote),
     _page("/compare", READ_EXP, views.compare),
     _page("/models", READ_REG, views.models),
+    _page("/models/by-name", READ_REG, links.model_by_name),
     _page("/models/<int:model_id>", READ_REG, views.model),
     _page(_VERSION, READ_REG, views.model_version),
     _page(_VERSION + "/files/<path:path>", READ_REG, views.download_version_file),

@@ -1,49 +1,21 @@
 """The pages in headless Chromium, with data logged through the real mlflow client.
 
-Screenshots of each page (1280x800) are written to ``docs/screenshots/`` for the docs.
+Screenshots of each page (1280x800) are written to a temporary directory, or to
+``$SCREENSHOTS_DIR``: ``make screenshots`` refreshes ``docs/screenshots/`` for the docs.
 """
 
 from __future__ import annotations
 
-import os
-import pathlib
 import re
 import typing as t
 
 import pytest
 
+from tests.browser.conftest import follow, login
 from tests.conftest import Project
 from tests.support.live import LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SCREENSHOTS = pathlib.Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-VIEWPORT = {"width": 1280, "height": 800}
-
-
-@pytest.fixture
-def browser() -> t.Iterator[t.Any]:
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing: install the Debian package 'chromium'.")
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        instance = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield instance
-        finally:
-            instance.close()
 
 
 @pytest.fixture
@@ -71,32 +43,11 @@ def logged(mlflow_env: str) -> dict[str, str]:
     return runs
 
 
-def _shot(page: t.Any, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
-
-
-def _follow(page: t.Any, target: t.Any) -> None:
-    """Click ``target`` and wait for the page it leads to."""
-    with page.expect_navigation():
-        target.click()
-
-
-def _login(browser: t.Any, server: LiveServer, username: str) -> t.Any:
-    context = browser.new_context(viewport=VIEWPORT)
-    page = context.new_page()
-    page.goto(f"{server.url}/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill("pw")
-    _follow(page, page.get_by_role("button", name="Sign in"))
-    assert "/login" not in page.url
-    return page
-
-
 def test_developer_journey(
     browser: t.Any, live_server: LiveServer, project: Project, logged: dict[str, str],
+    shot: t.Callable[[t.Any, str], None],
 ) -> None:
-    page = _login(browser, live_server, "alpha-developer")
+    page = login(browser, live_server, "alpha-developer")
     base = f"{live_server.url}/projects/{project.id}/-/ml"
 
     # The experiments page lists the experiment the mlflow client created.
@@ -109,23 +60,23 @@ def test_developer_journey(
     assert page.evaluate(
         "getComputedStyle(document.querySelector('.mr-tabs')).borderBottomStyle"
     ) == "solid", "the plugin's stylesheet did not load"
-    _shot(page, "experiments")
+    shot(page, "experiments")
 
     # The experiment page filters with the search_runs language.
-    _follow(page, link)
+    follow(page, link)
     names = page.locator("table.mr-candidates tbody th[scope=row] a")
     assert sorted(names.all_inner_texts()) == ["baseline", "deeper", "tuned"]
     page.get_by_label("Filter candidates").fill("metrics.acc > 0.5")
-    _follow(page, page.get_by_role("button", name="Apply"))
+    follow(page, page.get_by_role("button", name="Apply"))
     assert sorted(names.all_inner_texts()) == ["deeper", "tuned"]
     assert page.locator("svg.bar-chart rect.bar").count() == 2
-    _shot(page, "experiment")
+    shot(page, "experiment")
 
     # A bad filter shows the parser's message, not a server error.
     page.get_by_label("Filter candidates").fill("metrics.acc >")
-    _follow(page, page.get_by_role("button", name="Apply"))
+    follow(page, page.get_by_role("button", name="Apply"))
     assert page.get_by_role("alert").inner_text().startswith("Invalid filter or sort")
-    _shot(page, "experiment_filter_error")
+    shot(page, "experiment_filter_error")
     page.go_back()
     page.wait_for_load_state()
 
@@ -135,7 +86,7 @@ def test_developer_journey(
     page.get_by_label("Select tuned to compare").check()
     page.get_by_label("Select deeper to compare").check()
     assert button.is_enabled()
-    _follow(page, button)
+    follow(page, button)
     assert page.get_by_role("heading", level=1).inner_text() == "Compare 2 candidates"
     same = page.locator("tr.mr-same", has_text="lr")
     differs = page.locator("tr.mr-differs", has_text="depth")
@@ -146,7 +97,7 @@ def test_developer_journey(
     assert same.is_hidden()
     assert differs.is_visible()
     assert "only_diff=1" in page.url
-    _shot(page, "compare")
+    shot(page, "compare")
     page.get_by_label("Only differences").uncheck()
     assert same.is_visible()
 
@@ -162,19 +113,19 @@ def test_developer_journey(
     assert path.get_attribute("data-points") == "5"
     assert len(re.findall(r"[ML]\d", path.get_attribute("d") or "")) == 5
     assert page.get_by_role("link", name="notes/").is_visible()
-    _shot(page, "candidate")
+    shot(page, "candidate")
 
     # Promotion validates the version, then creates it and lands on its page.
     page.get_by_label("Model", exact=True).fill("fraud-detection")
     page.get_by_label("Version", exact=True).fill("v1.2")
-    _follow(page, page.get_by_role("button", name="Promote"))
+    follow(page, page.get_by_role("button", name="Promote"))
     assert "a 'v' prefix is not allowed" in page.get_by_role("alert").inner_text()
     page.get_by_label("Version", exact=True).fill("1.2.0")
-    _follow(page, page.get_by_role("button", name="Promote"))
+    follow(page, page.get_by_role("button", name="Promote"))
     assert re.search(r"/models/\d+/versions/1\.2\.0$", page.url)
     assert "1.2.0" in page.get_by_role("heading", level=1).inner_text()
     assert 'load_model("models:/fraud-detection@1.2.0")' in page.locator("pre").first.inner_text()
-    _shot(page, "model_version")
+    shot(page, "model_version")
 
     # What the mlflow client changes on the model shows on its page.
     from mlflow import MlflowClient
@@ -186,18 +137,18 @@ def test_developer_journey(
     )
     MlflowClient().set_registered_model_alias("fraud-detection", "champion", "1")
     breadcrumb = page.get_by_role("navigation", name="Breadcrumb")
-    _follow(page, breadcrumb.get_by_role("link", name="fraud-detection"))
+    follow(page, breadcrumb.get_by_role("link", name="fraud-detection"))
     versions = page.locator("table", has=page.get_by_role("columnheader", name="MLflow version"))
     assert versions.get_by_role("link", name="1.2.0").is_visible()
     assert versions.get_by_text("@champion").is_visible()
     description = page.locator(".mr-markdown")
     assert description.locator("strong").inner_text() == "fraud"
     assert "<script>alert(1)</script>" in description.inner_text()  # shown as text, not run
-    _shot(page, "model")
+    shot(page, "model")
     page.goto(f"{base}/models")
     model_row = page.get_by_role("row", name=re.compile("^fraud-detection 1.2.0"))
     assert model_row.get_by_role("rowheader").get_by_role("link").inner_text() == "fraud-detection"
-    _shot(page, "models")
+    shot(page, "models")
     page.context.close()
 
 
@@ -205,12 +156,12 @@ def test_reporter_sees_no_write_controls_and_forged_posts_get_403(
     browser: t.Any, live_server: LiveServer, project: Project, logged: dict[str, str],
 ) -> None:
     base = f"{live_server.url}/projects/{project.id}/-/ml"
-    developer = _login(browser, live_server, "alpha-developer")
+    developer = login(browser, live_server, "alpha-developer")
     developer.goto(f"{base}/experiments")
     token = developer.locator("input[name=mr_csrf_token]").first.get_attribute("value")
     developer.context.close()
 
-    page = _login(browser, live_server, "alpha-reporter")
+    page = login(browser, live_server, "alpha-reporter")
     page.goto(f"{base}/experiments")
     assert page.get_by_role("link", name="fraud-detection", exact=True).is_visible()
     assert page.get_by_role("button", name=re.compile("Delete")).count() == 0
