@@ -15,23 +15,40 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from flask import Response, flash, redirect, render_template, request, send_file, url_for
+from markupsafe import Markup
 
 from flask_model_registry.artifacts import FileInfo, normalize_path
 from flask_model_registry.errors import AlreadyExists, InvalidParameter, NotFound, RegistryError
 from flask_model_registry.hooks import Permission
-from flask_model_registry.models import ModelVersion, RegisteredModel, Run
+from flask_model_registry.models import (
+    LoggedModel,
+    LoggedModelMetric,
+    ModelVersion,
+    RegisteredModel,
+    Run,
+)
 from flask_model_registry.permissions import is_allowed
 from flask_model_registry.services import artifacts as artifact_service
 from flask_model_registry.services import experiments as experiment_service
 from flask_model_registry.services import pages
 from flask_model_registry.services import registry as registry_service
+from flask_model_registry.services import requirements as requirement_service
 from flask_model_registry.services.context import ProjectContext
 from flask_model_registry.state import get_state
 from flask_model_registry.versioning import SemVer
 
 from . import charts
 from .csrf import check_csrf, csrf_token
-from .format import fmt_duration, fmt_metric, fmt_size, fmt_time, iso_time, order_key
+from .format import (
+    fmt_duration,
+    fmt_metric,
+    fmt_size,
+    fmt_time,
+    iso_time,
+    order_key,
+    profile_items,
+    schema_columns,
+)
 from .markdown import render_markdown
 
 __all__ = [
@@ -56,6 +73,7 @@ MAX_PER_PAGE = 500
 DEFAULT_COLUMNS = 10
 MAX_COLUMNS = 50
 MAX_VERSION_FILES = 500
+MAX_LOGGED_MODEL_FILES = 100
 MAX_PAGE = 1_000_000
 _INT64_MAX = 2**63 - 1
 
@@ -118,6 +136,8 @@ def _render(ctx: ProjectContext, template: str, *, status: int = 200, **context:
         fmt_metric=fmt_metric,
         fmt_duration=fmt_duration,
         fmt_size=fmt_size,
+        schema_columns=schema_columns,
+        profile_items=profile_items,
         **context,
     )
     return Response(body, status=status, mimetype="text/html")
@@ -299,6 +319,14 @@ def experiment(ctx: ProjectContext, iid: int) -> Response:
 # --- candidates -------------------------------------------------------------------------------
 
 
+class MetricChart(t.NamedTuple):
+    """A metric's history chart and how many points it draws."""
+
+    key: str
+    svg: Markup
+    points: int
+
+
 def _history_series(points: Sequence[pages.HistoryPoint]) -> tuple[list[tuple[float, float]], str]:
     """Points over steps; over elapsed seconds when every point sits on one step."""
     if len(points) > 1 and len({p.step for p in points}) == 1:
@@ -323,6 +351,52 @@ def _model_names(ctx: ProjectContext) -> list[str]:
     return pages.model_names(ctx)
 
 
+def _history_charts(histories: dict[str, list[pages.HistoryPoint]]) -> list[MetricChart]:
+    """A chart per metric with a history; a single value is read in the metrics table."""
+    result = []
+    for key in sorted(histories):
+        if len(histories[key]) < 2:
+            continue
+        points, x_label = _history_series(histories[key])
+        svg = charts.line_chart([charts.Series(key, points)], label=f"History of {key}",
+                                x_label=x_label, y_label=key)
+        result.append(MetricChart(key, svg, len(points)))
+    return result
+
+
+@dataclass(frozen=True)
+class LoggedModelCard:
+    """A logged model of a candidate as its page shows it."""
+
+    model: LoggedModel
+    versions: list[ModelVersion]
+    files: list[FileInfo]
+    files_truncated: bool
+    metrics: list[LoggedModelMetric]
+
+    @property
+    def status(self) -> str:
+        return self.model.status.removeprefix("LOGGED_MODEL_")
+
+
+def _latest_model_metrics(points: Sequence[LoggedModelMetric]) -> list[LoggedModelMetric]:
+    latest: dict[str, LoggedModelMetric] = {}
+    for point in points:
+        seen = latest.get(point.key)
+        if seen is None or (point.step, point.timestamp) >= (seen.step, seen.timestamp):
+            latest[point.key] = point
+    return [latest[key] for key in sorted(latest)]
+
+
+def _logged_model_cards(ctx: ProjectContext, candidate: Run) -> list[LoggedModelCard]:
+    cards = []
+    for entry in pages.logged_models_of_candidate(ctx, candidate):
+        files, truncated = _bounded_files(ctx, entry.model.artifact_uri, MAX_LOGGED_MODEL_FILES)
+        cards.append(LoggedModelCard(entry.model, entry.versions, files, truncated,
+                                     _latest_model_metrics(entry.model.metrics)))
+    return cards
+
+
 def _candidate_page(
     ctx: ProjectContext,
     run_id: str,
@@ -334,13 +408,6 @@ def _candidate_page(
     candidate = pages.candidate_detail(ctx, run_id)
     path = normalize_path(request.args.get("path", "").strip())
     histories = pages.metric_histories(ctx, [candidate.id])[candidate.id]
-    metric_charts = []
-    for key in sorted(histories):
-        points, x_label = _history_series(histories[key])
-        metric_charts.append(
-            (key, charts.line_chart([charts.Series(key, points)], label=f"History of {key}",
-                                    x_label=x_label, y_label=key), len(points))
-        )
     return _render(
         ctx,
         "candidate.html",
@@ -351,7 +418,9 @@ def _candidate_page(
         files=_artifact_listing(ctx, candidate, path),
         path=path,
         crumbs=_breadcrumbs(path),
-        metric_charts=metric_charts,
+        metric_charts=_history_charts(histories),
+        datasets=pages.dataset_inputs(ctx, candidate),
+        logged_models=_logged_model_cards(ctx, candidate),
         system_tags=[tag for tag in candidate.tags if tag.key.startswith("mlflow.")],
         user_tags=[tag for tag in candidate.tags if not tag.key.startswith("mlflow.")],
         model_names=_model_names(ctx) if is_allowed(
@@ -362,7 +431,8 @@ def _candidate_page(
 
 
 def candidate(ctx: ProjectContext, run_id: str) -> Response:
-    """A candidate: params, metrics, tags, metric charts, artifacts, versions, promotion."""
+    """A candidate: params, metrics, tags, metric charts, datasets, logged models, artifacts,
+    versions, promotion."""
     return _candidate_page(ctx, run_id)
 
 
@@ -464,7 +534,10 @@ def _compare_rows(keys: set[str], values: list[dict[str, t.Any]]) -> list[Compar
 def _overlaid_charts(
     candidates: list[Run], histories: dict[int, dict[str, list[pages.HistoryPoint]]]
 ) -> list[tuple[str, t.Any]]:
-    keys = sorted({key for per_key in histories.values() for key in per_key})
+    keys = sorted(
+        {key for per_key in histories.values() for key, points in per_key.items()
+         if len(points) > 1}
+    )
     result = []
     for key in keys:
         series = []
@@ -546,14 +619,16 @@ def _version_candidate(ctx: ProjectContext, version: ModelVersion) -> Run | None
     return None
 
 
-def _version_files(ctx: ProjectContext, version: ModelVersion) -> tuple[list[FileInfo], bool]:
-    uri = registry_service.files_uri(ctx, version)
+def _bounded_files(ctx: ProjectContext, uri: str | None, limit: int) -> tuple[
+    list[FileInfo], bool
+]:
+    """Up to ``limit`` files under the artifact location ``uri``, and whether more exist."""
     if uri is None:
         return [], False
     files: list[FileInfo] = []
     try:
         for info in artifact_service.walk_files(ctx, uri):
-            if len(files) == MAX_VERSION_FILES:
+            if len(files) == limit:
                 return files, True
             files.append(info)
     except RegistryError:
@@ -562,11 +637,15 @@ def _version_files(ctx: ProjectContext, version: ModelVersion) -> tuple[list[Fil
 
 
 def model_version(ctx: ProjectContext, model_id: int, semver: str) -> Response:
-    """A model version: aliases, package, files, provenance and how to load it."""
+    """A model version: aliases, package, files, requirements, provenance (the candidate, its
+    datasets, params and metrics) and how to load it."""
     version, aliases = pages.model_version_detail(
         ctx, _known_id(model_id, "Registered Model"), semver
     )
-    files, truncated = _version_files(ctx, version)
+    files, truncated = _bounded_files(
+        ctx, registry_service.files_uri(ctx, version), MAX_VERSION_FILES
+    )
+    candidate = _version_candidate(ctx, version)
     return _render(
         ctx,
         "model_version.html",
@@ -577,7 +656,9 @@ def model_version(ctx: ProjectContext, model_id: int, semver: str) -> Response:
         package_url=get_state().registry.hooks.package_url(ctx.project_id, version.package_id),
         files=files,
         files_truncated=truncated,
-        candidate=_version_candidate(ctx, version),
+        candidate=candidate,
+        datasets=pages.dataset_inputs(ctx, candidate) if candidate is not None else [],
+        requirements=requirement_service.version_requirements(ctx, version),
         snippet=_load_snippet(version),
     )
 
