@@ -58,6 +58,7 @@ def test_sklearn_autolog_run_shows_its_model_data_and_requirements(
     app: Flask, mlflow_env: str, project: Project
 ) -> None:
     import mlflow
+    from mlflow.data.pandas_dataset import from_pandas
     from sklearn.datasets import load_iris
     from sklearn.linear_model import LogisticRegression
 
@@ -67,8 +68,7 @@ def test_sklearn_autolog_run_shows_its_model_data_and_requirements(
     try:
         with mlflow.start_run(run_name="logreg") as run:
             LogisticRegression(max_iter=200).fit(iris.data, iris.target)
-            evaluation = mlflow.data.from_pandas(iris.frame.tail(50), name="iris-eval",
-                                                 targets="target")
+            evaluation = from_pandas(iris.frame.tail(50), name="iris-eval", targets="target")
             mlflow.log_input(evaluation, context="evaluation")
     finally:
         mlflow.sklearn.autolog(disable=True)
