@@ -15,18 +15,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from flask import Response, flash, redirect, render_template, request, send_file, url_for
-from markupsafe import Markup
 
 from flask_model_registry.artifacts import FileInfo, normalize_path
-from flask_model_registry.errors import AlreadyExists, InvalidParameter, NotFound, RegistryError
+from flask_model_registry.errors import AlreadyExists, InvalidParameter, NotFound
 from flask_model_registry.hooks import Permission
-from flask_model_registry.models import (
-    LoggedModel,
-    LoggedModelMetric,
-    ModelVersion,
-    RegisteredModel,
-    Run,
-)
+from flask_model_registry.models import ModelVersion, RegisteredModel, Run
 from flask_model_registry.permissions import is_allowed
 from flask_model_registry.services import artifacts as artifact_service
 from flask_model_registry.services import experiments as experiment_service
@@ -50,6 +43,7 @@ from .format import (
     schema_columns,
 )
 from .markdown import render_markdown
+from .sections import bounded_files, history_charts, history_series, logged_model_cards
 
 __all__ = [
     "candidate",
@@ -73,7 +67,6 @@ MAX_PER_PAGE = 500
 DEFAULT_COLUMNS = 10
 MAX_COLUMNS = 50
 MAX_VERSION_FILES = 500
-MAX_LOGGED_MODEL_FILES = 100
 MAX_PAGE = 1_000_000
 _INT64_MAX = 2**63 - 1
 
@@ -319,22 +312,6 @@ def experiment(ctx: ProjectContext, iid: int) -> Response:
 # --- candidates -------------------------------------------------------------------------------
 
 
-class MetricChart(t.NamedTuple):
-    """A metric's history chart and how many points it draws."""
-
-    key: str
-    svg: Markup
-    points: int
-
-
-def _history_series(points: Sequence[pages.HistoryPoint]) -> tuple[list[tuple[float, float]], str]:
-    """Points over steps; over elapsed seconds when every point sits on one step."""
-    if len(points) > 1 and len({p.step for p in points}) == 1:
-        start = min(p.timestamp for p in points)
-        return [((p.timestamp - start) / 1000, p.value) for p in points], "seconds"
-    return [(float(p.step), p.value) for p in points], "step"
-
-
 def _artifact_listing(ctx: ProjectContext, candidate: Run, path: str) -> list[FileInfo]:
     try:
         return artifact_service.list_files(ctx, candidate.artifact_uri, path.replace("%", "%25"))
@@ -349,52 +326,6 @@ def _breadcrumbs(path: str) -> list[tuple[str, str]]:
 
 def _model_names(ctx: ProjectContext) -> list[str]:
     return pages.model_names(ctx)
-
-
-def _history_charts(histories: dict[str, list[pages.HistoryPoint]]) -> list[MetricChart]:
-    """A chart per metric with a history; a single value is read in the metrics table."""
-    result = []
-    for key in sorted(histories):
-        if len(histories[key]) < 2:
-            continue
-        points, x_label = _history_series(histories[key])
-        svg = charts.line_chart([charts.Series(key, points)], label=f"History of {key}",
-                                x_label=x_label, y_label=key)
-        result.append(MetricChart(key, svg, len(points)))
-    return result
-
-
-@dataclass(frozen=True)
-class LoggedModelCard:
-    """A logged model of a candidate as its page shows it."""
-
-    model: LoggedModel
-    versions: list[ModelVersion]
-    files: list[FileInfo]
-    files_truncated: bool
-    metrics: list[LoggedModelMetric]
-
-    @property
-    def status(self) -> str:
-        return self.model.status.removeprefix("LOGGED_MODEL_")
-
-
-def _latest_model_metrics(points: Sequence[LoggedModelMetric]) -> list[LoggedModelMetric]:
-    latest: dict[str, LoggedModelMetric] = {}
-    for point in points:
-        seen = latest.get(point.key)
-        if seen is None or (point.step, point.timestamp) >= (seen.step, seen.timestamp):
-            latest[point.key] = point
-    return [latest[key] for key in sorted(latest)]
-
-
-def _logged_model_cards(ctx: ProjectContext, candidate: Run) -> list[LoggedModelCard]:
-    cards = []
-    for entry in pages.logged_models_of_candidate(ctx, candidate):
-        files, truncated = _bounded_files(ctx, entry.model.artifact_uri, MAX_LOGGED_MODEL_FILES)
-        cards.append(LoggedModelCard(entry.model, entry.versions, files, truncated,
-                                     _latest_model_metrics(entry.model.metrics)))
-    return cards
 
 
 def _candidate_page(
@@ -418,9 +349,9 @@ def _candidate_page(
         files=_artifact_listing(ctx, candidate, path),
         path=path,
         crumbs=_breadcrumbs(path),
-        metric_charts=_history_charts(histories),
+        metric_charts=history_charts(histories),
         datasets=pages.dataset_inputs(ctx, candidate),
-        logged_models=_logged_model_cards(ctx, candidate),
+        logged_models=logged_model_cards(ctx, candidate),
         system_tags=[tag for tag in candidate.tags if tag.key.startswith("mlflow.")],
         user_tags=[tag for tag in candidate.tags if not tag.key.startswith("mlflow.")],
         model_names=_model_names(ctx) if is_allowed(
@@ -543,7 +474,7 @@ def _overlaid_charts(
         series = []
         x_label = "step"
         for c in candidates:
-            points, x_label_c = _history_series(histories[c.id].get(key, []))
+            points, x_label_c = history_series(histories[c.id].get(key, []))
             x_label = x_label_c if points else x_label
             series.append(charts.Series(c.name, points))
         result.append((key, charts.line_chart(series, label=f"History of {key}",
@@ -619,30 +550,13 @@ def _version_candidate(ctx: ProjectContext, version: ModelVersion) -> Run | None
     return None
 
 
-def _bounded_files(ctx: ProjectContext, uri: str | None, limit: int) -> tuple[
-    list[FileInfo], bool
-]:
-    """Up to ``limit`` files under the artifact location ``uri``, and whether more exist."""
-    if uri is None:
-        return [], False
-    files: list[FileInfo] = []
-    try:
-        for info in artifact_service.walk_files(ctx, uri):
-            if len(files) == limit:
-                return files, True
-            files.append(info)
-    except RegistryError:
-        return [], False
-    return files, False
-
-
 def model_version(ctx: ProjectContext, model_id: int, semver: str) -> Response:
     """A model version: aliases, package, files, requirements, provenance (the candidate, its
     datasets, params and metrics) and how to load it."""
     version, aliases = pages.model_version_detail(
         ctx, _known_id(model_id, "Registered Model"), semver
     )
-    files, truncated = _bounded_files(
+    files, truncated = bounded_files(
         ctx, registry_service.files_uri(ctx, version), MAX_VERSION_FILES
     )
     candidate = _version_candidate(ctx, version)
