@@ -22,7 +22,14 @@ from sqlalchemy import event
 from flask_model_registry.database import TABLE_PREFIX
 from tests.conftest import Project
 from tests.support.seeding import seed_experiment
-from tests.test_web_factories import count_statements, login, web
+from tests.test_web_factories import (
+    count_statements,
+    login,
+    make_candidate,
+    make_experiment,
+    web,
+)
+from tests.test_web_lineage import log_datasets, log_model, register
 
 SMALL, LARGE = 10, 100
 
@@ -435,3 +442,50 @@ def test_experiment_page_with_1000_candidates_and_20_metrics(
     with count_statements(app) as on_small:
         client.get(web(project.id, f"/experiments/{small}{query}"))
     assert on_big.count == on_small.count
+
+
+def _page_statements(app: Flask, client: FlaskClient, project: Project, path: str) -> int:
+    """Statements of one page view, after a warm-up view of the same page."""
+    url = web(project.id, path)
+    assert client.get(url).status_code == 200
+    with count_statements(app) as counter:
+        assert client.get(url).status_code == 200
+    return counter.count
+
+
+def _lineage(app: Flask, project: Project, name: str, count: int) -> tuple[str, str]:
+    """A run with ``count`` datasets and ``count`` logged models, each registered as a version
+    of its own; (run id, the first version's page)."""
+    iid = make_experiment(app, project.id, name)
+    run_id = make_candidate(app, project.id, iid, name, metrics={"m": [1.0], "h": [1.0, 2.0]})
+    log_datasets(app, project.id, run_id, count)
+    files = {"MLmodel": b"flavors: {}\n", "requirements.txt": b"numpy==2.0\n"}
+    version_page = ""
+    for i in range(count):
+        model_id = log_model(app, project.id, iid, run_id, f"model-{i}", files)
+        model_pk, semver = register(app, project.id, f"{name}-{i}", model_id, run_id)
+        version_page = version_page or f"/models/{model_pk}/versions/{semver}"
+    return run_id, version_page
+
+
+def test_candidate_and_version_pages_with_1_vs_6_logged_models_and_datasets(
+    app: Flask, client: FlaskClient, project: Project
+) -> None:
+    """The candidate page lists logged models (params, metrics, versions) and datasets, and the
+    version page the run's datasets, in as many statements for 6 of each as for 1."""
+    small_run, small_version = _lineage(app, project, "small", 1)
+    large_run, large_version = _lineage(app, project, "large", 6)
+    login(client, "alpha-reporter")
+    html = client.get(web(project.id, f"/candidates/{large_run}")).get_data(as_text=True)
+    assert html.count('class="mr-logged-model"') == 6
+    assert html.count("<tr data-dataset=") == 6
+    assert (
+        _page_statements(app, client, project, f"/candidates/{small_run}")
+        == _page_statements(app, client, project, f"/candidates/{large_run}")
+    )
+    html = client.get(web(project.id, large_version)).get_data(as_text=True)
+    assert html.count("<tr data-dataset=") == 6
+    assert (
+        _page_statements(app, client, project, small_version)
+        == _page_statements(app, client, project, large_version)
+    )

@@ -7,6 +7,7 @@ statement count does not grow with the data.
 
 from __future__ import annotations
 
+import json
 import math
 import typing as t
 from collections.abc import Iterable, Sequence
@@ -18,13 +19,17 @@ from sqlalchemy.orm import joinedload, selectinload
 from flask_model_registry.errors import InvalidParameter, NotFound
 from flask_model_registry.models import (
     ACTIVE,
+    Dataset,
     Experiment,
+    LoggedModel,
     ModelVersion,
     RegisteredModel,
     RegisteredModelAlias,
     Run,
+    RunDatasetInput,
     RunLatestMetric,
     RunMetric,
+    RunModelIO,
     RunParam,
 )
 from flask_model_registry.search.compile import run_filter_clauses, run_order_by
@@ -36,8 +41,10 @@ __all__ = [
     "MAX_COMPARE",
     "MAX_KEYS",
     "CandidateTable",
+    "DatasetInput",
     "ExperimentRow",
     "HistoryPoint",
+    "LoggedModelEntry",
     "ModelDetail",
     "ModelRow",
     "Paged",
@@ -45,8 +52,10 @@ __all__ = [
     "candidate_detail",
     "candidate_table",
     "candidates_by_run_ids",
+    "dataset_inputs",
     "experiment_keys",
     "experiment_page",
+    "logged_models_of_candidate",
     "metric_histories",
     "model_detail",
     "model_names",
@@ -61,6 +70,9 @@ T = t.TypeVar("T")
 MAX_KEYS = 500
 #: Most candidates on the compare page.
 MAX_COMPARE = 10
+#: Most datasets, and most logged models, listed for one candidate.
+MAX_DATASETS = 100
+MAX_LOGGED_MODELS = 50
 
 
 @dataclass(frozen=True)
@@ -311,6 +323,87 @@ def versions_of_candidate(ctx: ProjectContext, candidate: Run) -> list[ModelVers
 
 
 @dataclass(frozen=True)
+class DatasetInput:
+    """A dataset a candidate used, and the context it was used in (``training``, ...)."""
+
+    dataset: Dataset
+    tags: list[tuple[str, str]]
+
+    @property
+    def context(self) -> str | None:
+        """The ``mlflow.data.context`` input tag, if the client set one."""
+        return next((value for key, value in self.tags if key == "mlflow.data.context"), None)
+
+
+def _input_tag_pairs(raw: str | None) -> list[tuple[str, str]]:
+    try:
+        tags = json.loads(raw or "[]")
+    except ValueError:
+        return []
+    if not isinstance(tags, list):
+        return []
+    return [
+        (str(tag.get("key", "")), str(tag.get("value", "")))
+        for tag in tags
+        if isinstance(tag, dict)
+    ]
+
+
+def dataset_inputs(ctx: ProjectContext, candidate: Run) -> list[DatasetInput]:
+    """The datasets the candidate used (``mlflow.log_input``), by name (one statement)."""
+    rows = ctx.session.execute(
+        select(RunDatasetInput.tags, Dataset)
+        .join(Dataset, Dataset.id == RunDatasetInput.dataset_id)
+        .where(RunDatasetInput.candidate_id == candidate.id)
+        .order_by(Dataset.name, Dataset.digest)
+        .limit(MAX_DATASETS)
+    )
+    return [DatasetInput(dataset, _input_tag_pairs(tags)) for tags, dataset in rows]
+
+
+@dataclass(frozen=True)
+class LoggedModelEntry:
+    """A logged model a candidate produced, and the versions registered from it."""
+
+    model: LoggedModel
+    versions: list[ModelVersion]
+
+
+def logged_models_of_candidate(ctx: ProjectContext, candidate: Run) -> list[LoggedModelEntry]:
+    """The active logged models the candidate produced (its ``source_run_id`` or an output of
+    the run), oldest first, with params, metrics and registered versions (four statements)."""
+    outputs = select(RunModelIO.logged_model_id).where(
+        RunModelIO.candidate_id == candidate.id, RunModelIO.direction == "output"
+    )
+    models = list(
+        ctx.session.scalars(
+            select(LoggedModel)
+            .where(
+                LoggedModel.project_id == ctx.project_id,
+                LoggedModel.lifecycle_stage == ACTIVE,
+                or_(LoggedModel.source_run_id == candidate.run_id, LoggedModel.id.in_(outputs)),
+            )
+            .order_by(LoggedModel.creation_timestamp_ms, LoggedModel.id)
+            .limit(MAX_LOGGED_MODELS)
+            .options(selectinload(LoggedModel.params), selectinload(LoggedModel.metrics))
+        )
+    )
+    versions: dict[int, list[ModelVersion]] = {model.id: [] for model in models}
+    if models:
+        for version in ctx.session.scalars(
+            select(ModelVersion)
+            .where(
+                ModelVersion.project_id == ctx.project_id,
+                ModelVersion.logged_model_id.in_(list(versions)),
+            )
+            .options(joinedload(ModelVersion.model))
+            .order_by(ModelVersion.creation_timestamp, ModelVersion.id)
+        ):
+            versions[t.cast(int, version.logged_model_id)].append(version)
+    return [LoggedModelEntry(model, versions[model.id]) for model in models]
+
+
+@dataclass(frozen=True)
 class HistoryPoint:
     step: int
     timestamp: int
@@ -449,6 +542,7 @@ def model_version_detail(
             .where(ModelVersion.project_id == ctx.project_id, ModelVersion.id == version_id)
             .options(
                 joinedload(ModelVersion.model),
+                joinedload(ModelVersion.logged_model),
                 selectinload(ModelVersion.tags),
                 selectinload(ModelVersion.run).options(*_with_data()),
             )

@@ -110,6 +110,15 @@ def _svg_open(width: int, height: int, label: str, css_class: str) -> str:
     )
 
 
+def _empty(parts: list[str], width: int, height: int) -> Markup:
+    """Close an opened chart that has nothing to draw, saying so."""
+    parts.append(
+        f'<text class="empty" x="{width / 2}" y="{height / 2}" text-anchor="middle">'
+        "No finite values to draw</text></svg>"
+    )
+    return Markup("".join(parts))
+
+
 def _y_axis(ticks: list[float], y: _Scale, width: int) -> list[str]:
     parts = []
     for tick in ticks:
@@ -172,11 +181,7 @@ def line_chart(
     points = [p for s in series for p in _finite(s.points)]
     parts = [_svg_open(width, height, label, "chart line-chart")]
     if not points:
-        parts.append(
-            f'<text class="empty" x="{width / 2}" y="{height / 2}" text-anchor="middle">'
-            "No finite values to draw</text></svg>"
-        )
-        return Markup("".join(parts))
+        return _empty(parts, width, height)
     xs = [p[0] for p in points]
     ys = [p[1] for p in points]
     x_ticks = nice_ticks(min(xs), max(xs), 6)
@@ -212,11 +217,7 @@ def bar_chart(
     values = [b.value for b in bars if b.value is not None and math.isfinite(b.value)]
     parts = [_svg_open(width, height, label, "chart bar-chart")]
     if not values:
-        parts.append(
-            f'<text class="empty" x="{width / 2}" y="{height / 2}" text-anchor="middle">'
-            "No finite values to draw</text></svg>"
-        )
-        return Markup("".join(parts))
+        return _empty(parts, width, height)
     ticks = nice_ticks(min(0.0, min(values)), max(0.0, max(values)), 5)
     y = _Scale(ticks[0], ticks[-1], height - _BOTTOM, _TOP)
     parts.extend(_y_axis(ticks, y, width))

@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import re
+import typing as t
 
-__all__ = ["fmt_duration", "fmt_metric", "fmt_size", "fmt_time", "iso_time", "order_key"]
+__all__ = [
+    "fmt_duration",
+    "fmt_metric",
+    "fmt_size",
+    "fmt_time",
+    "iso_time",
+    "order_key",
+    "profile_items",
+    "schema_columns",
+]
 
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -71,3 +82,25 @@ def order_key(key: str) -> str:
     if "`" not in key:
         return f"`{key}`"
     return '"' + key.replace('"', '\\"') + '"'
+
+
+def _json_object(text: str | None) -> dict[str, t.Any] | None:
+    try:
+        value = json.loads(text or "")
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def schema_columns(schema: str | None) -> list[tuple[str, str]] | None:
+    """A dataset's MLflow column schema as ``(column, type)`` pairs; ``None`` if it is not
+    one (a tensor schema, or not JSON), so the page shows the text as it is."""
+    columns = (_json_object(schema) or {}).get("mlflow_colspec")
+    if not isinstance(columns, list) or not all(isinstance(c, dict) for c in columns):
+        return None
+    return [(str(c.get("name", "")), str(c.get("type", ""))) for c in columns]
+
+
+def profile_items(profile: str | None) -> list[tuple[str, str]]:
+    """A dataset profile (``{"num_rows": 150, ...}``) as ``(name, value)`` pairs."""
+    return [(str(key), str(value)) for key, value in (_json_object(profile) or {}).items()]

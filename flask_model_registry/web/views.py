@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from flask import Response, flash, redirect, render_template, request, send_file, url_for
 
 from flask_model_registry.artifacts import FileInfo, normalize_path
-from flask_model_registry.errors import AlreadyExists, InvalidParameter, NotFound, RegistryError
+from flask_model_registry.errors import AlreadyExists, InvalidParameter, NotFound
 from flask_model_registry.hooks import Permission
 from flask_model_registry.models import ModelVersion, RegisteredModel, Run
 from flask_model_registry.permissions import is_allowed
@@ -25,14 +25,25 @@ from flask_model_registry.services import artifacts as artifact_service
 from flask_model_registry.services import experiments as experiment_service
 from flask_model_registry.services import pages
 from flask_model_registry.services import registry as registry_service
+from flask_model_registry.services import requirements as requirement_service
 from flask_model_registry.services.context import ProjectContext
 from flask_model_registry.state import get_state
 from flask_model_registry.versioning import SemVer
 
 from . import charts
 from .csrf import check_csrf, csrf_token
-from .format import fmt_duration, fmt_metric, fmt_size, fmt_time, iso_time, order_key
+from .format import (
+    fmt_duration,
+    fmt_metric,
+    fmt_size,
+    fmt_time,
+    iso_time,
+    order_key,
+    profile_items,
+    schema_columns,
+)
 from .markdown import render_markdown
+from .sections import bounded_files, history_charts, history_series, logged_model_cards
 
 __all__ = [
     "candidate",
@@ -118,6 +129,8 @@ def _render(ctx: ProjectContext, template: str, *, status: int = 200, **context:
         fmt_metric=fmt_metric,
         fmt_duration=fmt_duration,
         fmt_size=fmt_size,
+        schema_columns=schema_columns,
+        profile_items=profile_items,
         **context,
     )
     return Response(body, status=status, mimetype="text/html")
@@ -299,14 +312,6 @@ def experiment(ctx: ProjectContext, iid: int) -> Response:
 # --- candidates -------------------------------------------------------------------------------
 
 
-def _history_series(points: Sequence[pages.HistoryPoint]) -> tuple[list[tuple[float, float]], str]:
-    """Points over steps; over elapsed seconds when every point sits on one step."""
-    if len(points) > 1 and len({p.step for p in points}) == 1:
-        start = min(p.timestamp for p in points)
-        return [((p.timestamp - start) / 1000, p.value) for p in points], "seconds"
-    return [(float(p.step), p.value) for p in points], "step"
-
-
 def _artifact_listing(ctx: ProjectContext, candidate: Run, path: str) -> list[FileInfo]:
     try:
         return artifact_service.list_files(ctx, candidate.artifact_uri, path.replace("%", "%25"))
@@ -334,13 +339,6 @@ def _candidate_page(
     candidate = pages.candidate_detail(ctx, run_id)
     path = normalize_path(request.args.get("path", "").strip())
     histories = pages.metric_histories(ctx, [candidate.id])[candidate.id]
-    metric_charts = []
-    for key in sorted(histories):
-        points, x_label = _history_series(histories[key])
-        metric_charts.append(
-            (key, charts.line_chart([charts.Series(key, points)], label=f"History of {key}",
-                                    x_label=x_label, y_label=key), len(points))
-        )
     return _render(
         ctx,
         "candidate.html",
@@ -351,7 +349,9 @@ def _candidate_page(
         files=_artifact_listing(ctx, candidate, path),
         path=path,
         crumbs=_breadcrumbs(path),
-        metric_charts=metric_charts,
+        metric_charts=history_charts(histories),
+        datasets=pages.dataset_inputs(ctx, candidate),
+        logged_models=logged_model_cards(ctx, candidate),
         system_tags=[tag for tag in candidate.tags if tag.key.startswith("mlflow.")],
         user_tags=[tag for tag in candidate.tags if not tag.key.startswith("mlflow.")],
         model_names=_model_names(ctx) if is_allowed(
@@ -362,7 +362,8 @@ def _candidate_page(
 
 
 def candidate(ctx: ProjectContext, run_id: str) -> Response:
-    """A candidate: params, metrics, tags, metric charts, artifacts, versions, promotion."""
+    """A candidate: params, metrics, tags, metric charts, datasets, logged models, artifacts,
+    versions, promotion."""
     return _candidate_page(ctx, run_id)
 
 
@@ -464,13 +465,16 @@ def _compare_rows(keys: set[str], values: list[dict[str, t.Any]]) -> list[Compar
 def _overlaid_charts(
     candidates: list[Run], histories: dict[int, dict[str, list[pages.HistoryPoint]]]
 ) -> list[tuple[str, t.Any]]:
-    keys = sorted({key for per_key in histories.values() for key in per_key})
+    keys = sorted(
+        {key for per_key in histories.values() for key, points in per_key.items()
+         if len(points) > 1}
+    )
     result = []
     for key in keys:
         series = []
         x_label = "step"
         for c in candidates:
-            points, x_label_c = _history_series(histories[c.id].get(key, []))
+            points, x_label_c = history_series(histories[c.id].get(key, []))
             x_label = x_label_c if points else x_label
             series.append(charts.Series(c.name, points))
         result.append((key, charts.line_chart(series, label=f"History of {key}",
@@ -546,27 +550,16 @@ def _version_candidate(ctx: ProjectContext, version: ModelVersion) -> Run | None
     return None
 
 
-def _version_files(ctx: ProjectContext, version: ModelVersion) -> tuple[list[FileInfo], bool]:
-    uri = registry_service.files_uri(ctx, version)
-    if uri is None:
-        return [], False
-    files: list[FileInfo] = []
-    try:
-        for info in artifact_service.walk_files(ctx, uri):
-            if len(files) == MAX_VERSION_FILES:
-                return files, True
-            files.append(info)
-    except RegistryError:
-        return [], False
-    return files, False
-
-
 def model_version(ctx: ProjectContext, model_id: int, semver: str) -> Response:
-    """A model version: aliases, package, files, provenance and how to load it."""
+    """A model version: aliases, package, files, requirements, provenance (the candidate, its
+    datasets, params and metrics) and how to load it."""
     version, aliases = pages.model_version_detail(
         ctx, _known_id(model_id, "Registered Model"), semver
     )
-    files, truncated = _version_files(ctx, version)
+    files, truncated = bounded_files(
+        ctx, registry_service.files_uri(ctx, version), MAX_VERSION_FILES
+    )
+    candidate = _version_candidate(ctx, version)
     return _render(
         ctx,
         "model_version.html",
@@ -577,7 +570,9 @@ def model_version(ctx: ProjectContext, model_id: int, semver: str) -> Response:
         package_url=get_state().registry.hooks.package_url(ctx.project_id, version.package_id),
         files=files,
         files_truncated=truncated,
-        candidate=_version_candidate(ctx, version),
+        candidate=candidate,
+        datasets=pages.dataset_inputs(ctx, candidate) if candidate is not None else [],
+        requirements=requirement_service.version_requirements(ctx, version),
         snippet=_load_snippet(version),
     )
 
