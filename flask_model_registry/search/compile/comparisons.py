@@ -1,5 +1,5 @@
-"""What the per-entity compilers share: the filter being compiled, with the checks that word
-its errors, comparisons of columns with values, and ordering helpers."""
+"""What the per-entity filters share: the filter being compiled, with the checks that word its
+errors, and comparisons of columns with values."""
 
 from __future__ import annotations
 
@@ -7,18 +7,23 @@ import operator
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Double, and_, case, false, literal, literal_column, or_, true
+from sqlalchemy import Double, and_, false, literal, literal_column, or_, true
 from sqlalchemy.sql.elements import ColumnElement, SQLColumnExpression
 
 from flask_model_registry.errors import InvalidParameter
 
 from .. import sql
-from ..parser import Comparison, OrderKey, Value, parse_filter
+from ..parser import Comparison, Value, parse_filter
 
-NUMERIC_OPS = ("=", "!=", "<", "<=", ">", ">=")
-STRING_OPS = ("=", "!=", "LIKE", "ILIKE")
-LIST_OPS = ("IN", "NOT IN")
-NULL_OPS = ("IS NULL", "IS NOT NULL")
+
+class Ops:
+    """The comparators MLflow accepts, by the kind of value compared."""
+
+    NUMERIC = ("=", "!=", "<", "<=", ">", ">=")
+    STRING = ("=", "!=", "LIKE", "ILIKE")
+    LIST = ("IN", "NOT IN")
+    NULL = ("IS NULL", "IS NOT NULL")
+
 
 _NUMERIC_FUNCS: dict[str, Callable[[Any, Any], Any]] = {
     "=": operator.eq,
@@ -34,8 +39,6 @@ Col = SQLColumnExpression[Any]
 #: The select list of every ``EXISTS`` subquery.
 ONE: ColumnElement[Any] = literal_column("1")
 Clauses = list[ColumnElement[bool]]
-OrderBy = list[ColumnElement[Any]]
-
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -122,7 +125,7 @@ class Filter:
 
 
 def compare_string(column: Col, comparator: str, value: Value) -> ColumnElement[bool]:
-    if comparator in LIST_OPS:
+    if comparator in Ops.LIST:
         assert isinstance(value, tuple)
         return column.in_(value) if comparator == "IN" else column.not_in(value)
     assert isinstance(value, str)
@@ -156,19 +159,3 @@ def nan_aware(
     if comparator == "!=":
         return or_(base, nan_col == true())
     return and_(base, nan_col == false())
-
-
-def null_last(expr: Col) -> ColumnElement[Any]:
-    rank: ColumnElement[Any] = case((expr.is_(None), 1), else_=0)
-    return rank
-
-
-def direction(expr: Col, ascending: bool) -> ColumnElement[Any]:
-    return expr.asc() if ascending else expr.desc()
-
-
-def order_error(order_by: Any, key: OrderKey | None, message: str) -> InvalidParameter:
-    """An error naming the offending clause, or the whole ``order_by`` when ``key`` is None."""
-    if key is not None:
-        return InvalidParameter(f"Invalid order_by clause '{key.clause}': {message}")
-    return InvalidParameter(f"Invalid order_by {list(order_by or [])!r}: {message}")

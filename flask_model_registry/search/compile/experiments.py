@@ -11,22 +11,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from flask_model_registry.models import Experiment, ExperimentTag
 
 from ..parser import ATTRIBUTE, TAG, Comparison, parse_order_by
-from .comparisons import (
-    INT64_MAX,
-    INT64_MIN,
-    LIST_OPS,
-    NULL_OPS,
-    NUMERIC_OPS,
-    ONE,
-    STRING_OPS,
-    Col,
-    Filter,
-    OrderBy,
-    compare_number,
-    compare_string,
-    direction,
-    order_error,
-)
+from .comparisons import INT64_MAX, INT64_MIN, ONE, Col, Filter, Ops, compare_number, compare_string
+from .ordering import OrderBy, direction, order_error
 
 _EXPERIMENT_PREFIXES = ("attribute", "tag", "tags")
 _EXPERIMENT_NUMERIC: dict[str, Col] = {
@@ -53,7 +39,7 @@ def _experiment_id(f: Filter, c: Comparison, value: str) -> int:
 def _experiment_clause(f: Filter, c: Comparison) -> ColumnElement[bool]:
     f.check_prefix(c, _EXPERIMENT_PREFIXES)
     if c.entity_type == TAG:
-        f.check_op(c, (*STRING_OPS, *NULL_OPS), f"tag '{c.key}'")
+        f.check_op(c, (*Ops.STRING, *Ops.NULL), f"tag '{c.key}'")
         exists = select(ONE).where(
             ExperimentTag.experiment_id == Experiment.id, ExperimentTag.key == c.key
         )
@@ -63,24 +49,24 @@ def _experiment_clause(f: Filter, c: Comparison) -> ColumnElement[bool]:
             return exists.exists()
         value = f.string(c, "tag")
         return exists.where(compare_string(ExperimentTag.value, c.comparator, value)).exists()
-    if c.comparator in NULL_OPS:
+    if c.comparator in Ops.NULL:
         raise f.error(
             c,
             f"IS NULL / IS NOT NULL is only supported for tags, not for attribute '{c.key}'",
             at="op",
         )
     if c.key == "experiment_id":
-        f.check_op(c, ("=", "!=", *LIST_OPS), "experiment_id")
+        f.check_op(c, ("=", "!=", *Ops.LIST), "experiment_id")
         raw = f.strings(c, "attributes", ("experiment_id",))
         if isinstance(raw, tuple):
             ids = tuple(_experiment_id(f, c, v) for v in raw)
             return Experiment.iid.in_(ids) if c.comparator == "IN" else Experiment.iid.not_in(ids)
         return compare_number(Experiment.iid, c.comparator, _experiment_id(f, c, raw))
     if c.key in _EXPERIMENT_NUMERIC:
-        f.check_op(c, NUMERIC_OPS, f"numeric attribute '{c.key}'")
+        f.check_op(c, Ops.NUMERIC, f"numeric attribute '{c.key}'")
         return compare_number(_EXPERIMENT_NUMERIC[c.key], c.comparator, f.integer(c, c.key))
     if c.key == "name":
-        f.check_op(c, (*STRING_OPS, *LIST_OPS), "string attribute 'name'")
+        f.check_op(c, (*Ops.STRING, *Ops.LIST), "string attribute 'name'")
         value_v = f.strings(c, "attributes", ("experiment_id",))
         return compare_string(Experiment.name, c.comparator, value_v)
     raise f.error(

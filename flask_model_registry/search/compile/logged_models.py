@@ -17,22 +17,8 @@ from flask_model_registry.models import (
 )
 
 from ..parser import ATTRIBUTE, METRIC, PARAM, TAG, Value
-from .comparisons import (
-    LIST_OPS,
-    NULL_OPS,
-    NUMERIC_OPS,
-    ONE,
-    STRING_OPS,
-    Clauses,
-    Col,
-    Filter,
-    OrderBy,
-    compare_number,
-    compare_string,
-    direction,
-    nan_aware,
-    null_last,
-)
+from .comparisons import ONE, Clauses, Col, Filter, Ops, compare_number, compare_string, nan_aware
+from .ordering import OrderBy, direction, null_last
 
 _LM_PREFIXES = ("attributes", "metrics", "params", "tags")
 _LM_STRING: dict[str, Col] = {
@@ -98,11 +84,11 @@ def logged_model_filter_clauses(
                 c,
                 f"Invalid entity type: '{c.prefix}'. Expected one of {list(_LM_PREFIXES)}",
             )
-        if c.comparator in NULL_OPS:
+        if c.comparator in Ops.NULL:
             raise f.error(c, f"Invalid comparison operator '{c.comparator}'", at="op")
         if c.entity_type == METRIC:
             has_metric = True
-            f.check_op(c, NUMERIC_OPS, f"metrics.{c.key}")
+            f.check_op(c, Ops.NUMERIC, f"metrics.{c.key}")
             value = float(f.number(c, "metric"))
             conditions = [
                 LoggedModelMetric.logged_model_id == LoggedModel.id,
@@ -115,7 +101,7 @@ def logged_model_filter_clauses(
         elif c.entity_type in (PARAM, TAG):
             entity = LoggedModelParam if c.entity_type == PARAM else LoggedModelTag
             what = "params" if c.entity_type == PARAM else "tags"
-            f.check_op(c, (*STRING_OPS, *LIST_OPS), f"{what}.{c.key}")
+            f.check_op(c, (*Ops.STRING, *Ops.LIST), f"{what}.{c.key}")
             value_v: Value = (
                 c.value if isinstance(c.value, tuple) else f.string(c, what, allow_number=True)
             )
@@ -125,10 +111,10 @@ def logged_model_filter_clauses(
                 )
             )
         elif c.entity_type == ATTRIBUTE and c.key in _LM_NUMERIC:
-            f.check_op(c, NUMERIC_OPS, c.key)
+            f.check_op(c, Ops.NUMERIC, c.key)
             clauses.append(compare_number(_LM_NUMERIC[c.key], c.comparator, f.number(c, c.key)))
         elif c.entity_type == ATTRIBUTE and c.key in _LM_STRING:
-            f.check_op(c, (*STRING_OPS, *LIST_OPS), c.key)
+            f.check_op(c, (*Ops.STRING, *Ops.LIST), c.key)
             value_v = (
                 c.value
                 if isinstance(c.value, tuple)

@@ -18,20 +18,8 @@ from flask_model_registry.models import (
 )
 
 from ..parser import TAG, Comparison, parse_order_by
-from .comparisons import (
-    LIST_OPS,
-    NUMERIC_OPS,
-    ONE,
-    STRING_OPS,
-    Clauses,
-    Col,
-    Filter,
-    OrderBy,
-    compare_number,
-    compare_string,
-    direction,
-    order_error,
-)
+from .comparisons import ONE, Clauses, Col, Filter, Ops, compare_number, compare_string
+from .ordering import OrderBy, direction, order_error
 
 #: Tag that marks a registered model (and its versions) as a prompt.
 IS_PROMPT_TAG_KEY = "mlflow.prompt.is_prompt"
@@ -78,7 +66,7 @@ def _registry_clauses(
         if c.entity_type != TAG:
             clauses.append(attribute_clause(f, c))
             continue
-        f.check_op(c, STRING_OPS, f"tag '{c.key}'")
+        f.check_op(c, Ops.STRING, f"tag '{c.key}'")
         value = f.string(c, "tag")
         if querying_prompts or c.key != IS_PROMPT_TAG_KEY:
             clauses.append(tag_clause(c, value))
@@ -110,7 +98,7 @@ def _model_tag_clause(c: Comparison, value: str) -> ColumnElement[bool]:
 def _model_attribute_clause(f: Filter, c: Comparison) -> ColumnElement[bool]:
     if c.key != "name":
         raise f.error(c, f"Invalid attribute key '{c.key}' specified. Valid keys are ['name']")
-    f.check_op(c, (*STRING_OPS, *LIST_OPS), "attribute 'name'")
+    f.check_op(c, (*Ops.STRING, *Ops.LIST), "attribute 'name'")
     return compare_string(RegisteredModel.name, c.comparator, f.strings(c, "attributes", ("name",)))
 
 
@@ -211,7 +199,7 @@ def _version_attribute_clause(f: Filter, c: Comparison) -> ColumnElement[bool]:
     if c.key == "version_number":
         if isinstance(c.value, tuple):
             f.strings(c, "attributes", ("name", "run_id"))
-        f.check_op(c, NUMERIC_OPS, "attribute version_number")
+        f.check_op(c, Ops.NUMERIC, "attribute version_number")
         number = f.integer(c, "version_number", allow_quoted=True)
         return compare_number(ModelVersion.sequence, c.comparator, number)
     if c.key not in _MV_STRING:
@@ -222,7 +210,7 @@ def _version_attribute_clause(f: Filter, c: Comparison) -> ColumnElement[bool]:
             "Only the ['version_number'] attributes support comparison with numeric values",
             at="value",
         )
-    f.check_op(c, (*STRING_OPS, *LIST_OPS), f"attribute '{c.key}'")
+    f.check_op(c, (*Ops.STRING, *Ops.LIST), f"attribute '{c.key}'")
     value = f.strings(c, "attributes", ("name", "run_id"))
     return compare_string(_MV_STRING[c.key], c.comparator, value)
 

@@ -19,22 +19,8 @@ from flask_model_registry.models import (
 
 from .. import sql
 from ..parser import ATTRIBUTE, DATASET, METRIC, PARAM, TAG, Comparison, Value, parse_order_by
-from .comparisons import (
-    LIST_OPS,
-    NULL_OPS,
-    NUMERIC_OPS,
-    ONE,
-    STRING_OPS,
-    Col,
-    Filter,
-    OrderBy,
-    compare_number,
-    compare_string,
-    direction,
-    nan_aware,
-    null_last,
-    order_error,
-)
+from .comparisons import ONE, Col, Filter, Ops, compare_number, compare_string, nan_aware
+from .ordering import OrderBy, direction, null_last, order_error
 
 #: Dataset input tag holding the context (``training``, ``eval``...).
 DATASET_CONTEXT_TAG = "mlflow.data.context"
@@ -61,7 +47,7 @@ _RUN_KEY_ALIASES = {
 _RUN_FILTER_KEYS = sorted({*_RUN_STRING_ATTRIBUTES, *_RUN_NUMERIC_ATTRIBUTES, *_RUN_KEY_ALIASES})
 _RUN_ORDER_KEYS = sorted({*_RUN_STRING_ATTRIBUTES, *_RUN_NUMERIC_ATTRIBUTES, "created", "Created"})
 _DATASET_KEYS = ("name", "digest", "context")
-_DATASET_OPS = (*STRING_OPS, *LIST_OPS)
+_DATASET_OPS = (*Ops.STRING, *Ops.LIST)
 
 
 def _run_child_exists(
@@ -104,14 +90,14 @@ def _run_dataset_clause(f: Filter, c: Comparison) -> ColumnElement[bool]:
 
 def _run_clause(f: Filter, c: Comparison) -> ColumnElement[bool]:
     if c.entity_type == METRIC:
-        if c.comparator in NULL_OPS:
+        if c.comparator in Ops.NULL:
             raise f.error(
                 c,
                 "IS NULL / IS NOT NULL is only supported for tags and params, "
                 f"not for metric '{c.key}'",
                 at="op",
             )
-        f.check_op(c, NUMERIC_OPS, f"metric '{c.key}'")
+        f.check_op(c, Ops.NUMERIC, f"metric '{c.key}'")
         value = float(f.number(c, "metric"))
         return _run_child_exists(
             RunLatestMetric,
@@ -123,7 +109,7 @@ def _run_clause(f: Filter, c: Comparison) -> ColumnElement[bool]:
     if c.entity_type in (PARAM, TAG):
         entity = RunParam if c.entity_type == PARAM else RunTag
         what = "parameter" if c.entity_type == PARAM else "tag"
-        f.check_op(c, (*STRING_OPS, *NULL_OPS), f"{what} '{c.key}'")
+        f.check_op(c, (*Ops.STRING, *Ops.NULL), f"{what} '{c.key}'")
         if c.comparator == "IS NULL":
             return ~_run_child_exists(entity, c.key)
         if c.comparator == "IS NOT NULL":
@@ -136,7 +122,7 @@ def _run_clause(f: Filter, c: Comparison) -> ColumnElement[bool]:
         return _run_dataset_clause(f, c)
     # attribute
     key = _RUN_KEY_ALIASES.get(c.key, c.key)
-    if c.comparator in NULL_OPS:
+    if c.comparator in Ops.NULL:
         raise f.error(
             c,
             "IS NULL / IS NOT NULL is only supported for tags and params, "
@@ -144,11 +130,11 @@ def _run_clause(f: Filter, c: Comparison) -> ColumnElement[bool]:
             at="op",
         )
     if key in _RUN_NUMERIC_ATTRIBUTES:
-        f.check_op(c, NUMERIC_OPS, f"numeric attribute '{c.key}'")
+        f.check_op(c, Ops.NUMERIC, f"numeric attribute '{c.key}'")
         number = f.number(c, f"numeric attribute: {c.key}")
         return compare_number(_RUN_NUMERIC_ATTRIBUTES[key], c.comparator, number)
     if key in _RUN_STRING_ATTRIBUTES:
-        f.check_op(c, (*STRING_OPS, *LIST_OPS), f"attribute '{c.key}'")
+        f.check_op(c, (*Ops.STRING, *Ops.LIST), f"attribute '{c.key}'")
         value_v = f.strings(c, "attributes", ("run_id",))
         return compare_string(_RUN_STRING_ATTRIBUTES[key], c.comparator, value_v)
     raise f.error(
