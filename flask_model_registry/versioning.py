@@ -109,13 +109,9 @@ def _semver_problem(text: str) -> str:
         return "a 'v' prefix is not allowed"
     core_pre, plus, build = text.partition("+")
     if plus:
-        if not build:
-            return "the build metadata after '+' is empty"
-        for ident in build.split("."):
-            if not ident:
-                return "the build metadata contains an empty identifier"
-            if not _ALNUM_RE.fullmatch(ident):
-                return f"build identifier {ident!r} may only contain ASCII letters, digits and '-'"
+        problem = _identifiers_problem(build, "build metadata", "+", "build")
+        if problem:
+            return problem
     core, dash, pre = core_pre.partition("-")
     parts = core.split(".")
     for name, part in zip(("MAJOR", "MINOR", "PATCH"), parts, strict=False):
@@ -128,19 +124,27 @@ def _semver_problem(text: str) -> str:
     if len(parts) != 3:
         return f"it has {len(parts)} dot-separated numbers instead of 3"
     if dash:
-        if not pre:
-            return "the prerelease after '-' is empty"
-        for ident in pre.split("."):
-            if not ident:
-                return "the prerelease contains an empty identifier"
-            if not _ALNUM_RE.fullmatch(ident):
-                return (
-                    f"prerelease identifier {ident!r} may only contain ASCII letters, "
-                    "digits and '-'"
-                )
-            if _DIGITS_RE.fullmatch(ident) and len(ident) > 1 and ident[0] == "0":
-                return f"numeric prerelease identifier {ident!r} has a leading zero"
+        problem = _identifiers_problem(pre, "prerelease", "-", "prerelease", numeric=True)
+        if problem:
+            return problem
     return "it does not follow the semantic version grammar"
+
+
+def _identifiers_problem(
+    text: str, part: str, sign: str, kind: str, *, numeric: bool = False
+) -> str | None:
+    """Why ``text``, the dot-separated identifiers of the ``part`` after ``sign``, is invalid;
+    ``numeric`` identifiers may not have leading zeros (prerelease). ``None`` when valid."""
+    if not text:
+        return f"the {part} after '{sign}' is empty"
+    for ident in text.split("."):
+        if not ident:
+            return f"the {part} contains an empty identifier"
+        if not _ALNUM_RE.fullmatch(ident):
+            return f"{kind} identifier {ident!r} may only contain ASCII letters, digits and '-'"
+        if numeric and _DIGITS_RE.fullmatch(ident) and len(ident) > 1 and ident[0] == "0":
+            return f"numeric {kind} identifier {ident!r} has a leading zero"
+    return None
 
 
 def _invalid_version(text: str) -> InvalidParameter:

@@ -7,6 +7,8 @@ from flask import Flask
 
 from flask_model_registry.errors import InvalidParameter
 from flask_model_registry.services import runs
+from flask_model_registry.services.runs.logging import _existing_params, _write_params
+from flask_model_registry.services.runs.records import _run_ref
 from tests.conftest import Project
 from tests.test_web_factories import project_ctx
 
@@ -25,12 +27,12 @@ def test_a_param_logged_concurrently_with_another_value_is_refused(
     misses it) is still checked: the insert skips it and the stored value is compared."""
     run_id = _run_with_param(app, project)
     with project_ctx(app, project.id) as ctx:
-        run = runs._run_ref(ctx, run_id)
+        run = _run_ref(ctx, run_id)
         with pytest.raises(InvalidParameter, match="Changing param values is not allowed"):
-            runs._write_params(ctx, run, {"lr": "0.2", "epochs": "3"}, {}, single=False)
+            _write_params(ctx, run, {"lr": "0.2", "epochs": "3"}, {}, single=False)
         ctx.session.rollback()
     with project_ctx(app, project.id) as ctx:
-        assert runs._existing_params(ctx, run, ["lr", "epochs"]) == {"lr": "0.1"}
+        assert _existing_params(ctx, run, ["lr", "epochs"]) == {"lr": "0.1"}
 
 
 def test_a_param_logged_concurrently_with_the_same_value_is_accepted(
@@ -38,10 +40,10 @@ def test_a_param_logged_concurrently_with_the_same_value_is_accepted(
 ) -> None:
     run_id = _run_with_param(app, project)
     with project_ctx(app, project.id) as ctx:
-        run = runs._run_ref(ctx, run_id)
-        runs._write_params(ctx, run, {"lr": "0.1", "epochs": "3"}, {}, single=False)
+        run = _run_ref(ctx, run_id)
+        _write_params(ctx, run, {"lr": "0.1", "epochs": "3"}, {}, single=False)
     with project_ctx(app, project.id) as ctx:
-        assert runs._existing_params(ctx, run, ["lr", "epochs"]) == {"lr": "0.1", "epochs": "3"}
+        assert _existing_params(ctx, run, ["lr", "epochs"]) == {"lr": "0.1", "epochs": "3"}
 
 
 def test_batch_points_round_trip_exactly(app: Flask, project: Project) -> None:

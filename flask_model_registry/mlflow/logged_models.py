@@ -31,18 +31,19 @@ Json = dict[str, t.Any]
 
 
 def _metric_json(metric: LoggedModelMetric, model_id: str) -> Json:
-    payload: Json = {
+    return {
         "key": metric.key,
         "value": "NaN" if metric.is_nan else wire_float(metric.value),
         "timestamp": metric.timestamp,
         "step": metric.step,
         "model_id": model_id,
+        **_set_fields(metric, ("dataset_name", "dataset_digest", "run_id")),
     }
-    for name in ("dataset_name", "dataset_digest", "run_id"):
-        value = getattr(metric, name)
-        if value:
-            payload[name] = value
-    return payload
+
+
+def _set_fields(row: t.Any, names: t.Iterable[str]) -> Json:
+    """The fields ``names`` of ``row`` that are set (neither empty nor ``None``)."""
+    return {name: value for name in names if (value := getattr(row, name))}
 
 
 def logged_model_json(
@@ -59,11 +60,8 @@ def logged_model_json(
         "status": model.status,
         "tags": [{"key": tag.key, "value": tag.value} for tag in model.tags],
         "registrations": [{"name": name, "version": str(v)} for name, v in registrations],
+        **_set_fields(model, ("model_type", "source_run_id", "status_message")),
     }
-    for name in ("model_type", "source_run_id", "status_message"):
-        value = getattr(model, name)
-        if value:
-            info[name] = value
     metrics = sorted(model.metrics, key=lambda m: (m.key, m.step, m.timestamp, m.id))
     data: Json = {
         "params": [{"key": p.key, "value": p.value} for p in model.params],

@@ -12,11 +12,14 @@ from ..rules import is_missing_message, missing_message
 
 __all__ = [
     "Int64",
+    "KeyValueSchema",
     "MlflowSchema",
     "RequiredString",
     "WireFloat",
     "load",
+    "optional_string",
     "validation_message",
+    "value_string",
 ]
 
 INT64_MIN = -(2**63)
@@ -104,6 +107,24 @@ class RequiredString(fields.String):
         if result == "":
             raise ValidationError(missing_message(str(self.data_key or attr)))
         return result
+
+
+def optional_string() -> fields.String:
+    """A string that may be absent or ``null``: both read as ``None``."""
+    return fields.String(load_default=None, allow_none=True)
+
+
+def value_string() -> fields.String:
+    """A tag's or param's value: absent reads as ``""``, as protobuf leaves it unset."""
+    return fields.String(load_default="", allow_none=True)
+
+
+class KeyValueSchema(MlflowSchema):
+    """A ``{key, value}`` message (a tag or a param): the key required, the value a
+    :func:`value_string`."""
+
+    key = RequiredString()
+    value = value_string()
 
 
 def validation_message(messages: t.Any, prefix: str = "") -> str:

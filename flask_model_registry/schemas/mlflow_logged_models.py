@@ -7,7 +7,7 @@ import typing as t
 from marshmallow import ValidationError, fields, post_load, pre_load
 
 from ..rules import missing_message
-from .base import Int64, MlflowSchema, RequiredString
+from .base import Int64, KeyValueSchema, MlflowSchema, RequiredString, optional_string
 
 __all__ = [
     "ArtifactListSchema",
@@ -52,11 +52,8 @@ class NulFreeSchema(MlflowSchema):
         return data
 
 
-class KeyValueSchema(MlflowSchema):
-    """A ``{key, value}`` pair (param or tag); a missing value is ``""`` as in protobuf."""
-
-    key = RequiredString()
-    value = fields.String(load_default="", allow_none=True)
+class _PairSchema(KeyValueSchema):
+    """A ``{key, value}`` message read as a ``(key, value)`` pair."""
 
     @post_load
     def _pair(self, data: dict[str, t.Any], **kwargs: t.Any) -> tuple[str, str]:
@@ -64,7 +61,7 @@ class KeyValueSchema(MlflowSchema):
 
 
 def _pairs(**kwargs: t.Any) -> fields.Field:  # type: ignore[type-arg]
-    return fields.List(fields.Nested(KeyValueSchema), load_default=list, **kwargs)
+    return fields.List(fields.Nested(_PairSchema), load_default=list, **kwargs)
 
 
 class StatusField(fields.Field):  # type: ignore[type-arg]
@@ -88,9 +85,9 @@ class StatusField(fields.Field):  # type: ignore[type-arg]
 
 class CreateLoggedModelSchema(NulFreeSchema):
     experiment_id = RequiredString()
-    name = fields.String(load_default=None, allow_none=True)
-    model_type = fields.String(load_default=None, allow_none=True)
-    source_run_id = fields.String(load_default=None, allow_none=True)
+    name = optional_string()
+    model_type = optional_string()
+    source_run_id = optional_string()
     params = _pairs()
     tags = _pairs()
 
@@ -112,24 +109,24 @@ class LogLoggedModelParamsSchema(NulFreeSchema):
 
 
 class DatasetFilterSchema(MlflowSchema):
-    dataset_name = fields.String(load_default=None, allow_none=True)
-    dataset_digest = fields.String(load_default=None, allow_none=True)
+    dataset_name = optional_string()
+    dataset_digest = optional_string()
 
 
 class OrderBySchema(MlflowSchema):
-    field_name = fields.String(load_default=None, allow_none=True)
+    field_name = optional_string()
     ascending = fields.Boolean(load_default=True, allow_none=True)
-    dataset_name = fields.String(load_default=None, allow_none=True)
-    dataset_digest = fields.String(load_default=None, allow_none=True)
+    dataset_name = optional_string()
+    dataset_digest = optional_string()
 
 
 class SearchLoggedModelsSchema(NulFreeSchema):
     experiment_ids = fields.List(fields.String(), required=True)
-    filter = fields.String(load_default=None, allow_none=True)
+    filter = optional_string()
     datasets = fields.List(fields.Nested(DatasetFilterSchema), load_default=list)
     max_results = Int64(load_default=None, allow_none=True)
     order_by = fields.List(fields.Nested(OrderBySchema), load_default=list)
-    page_token = fields.String(load_default=None, allow_none=True)
+    page_token = optional_string()
 
 
 class ListLoggedModelArtifactsSchema(NulFreeSchema):

@@ -6,11 +6,15 @@ tag keys and lengths, aliases, version numbers, stages) live in the service.
 
 from __future__ import annotations
 
-import typing as t
-
 from marshmallow import fields
 
-from flask_model_registry.schemas.base import MlflowSchema, RequiredString
+from flask_model_registry.schemas.base import (
+    KeyValueSchema,
+    MlflowSchema,
+    RequiredString,
+    optional_string,
+    value_string,
+)
 
 __all__ = [
     "AliasSchema",
@@ -32,10 +36,6 @@ __all__ = [
 ]
 
 
-def _string(**kwargs: t.Any) -> fields.String:
-    return fields.String(load_default=None, allow_none=True, **kwargs)
-
-
 def _strings() -> fields.List:  # type: ignore[type-arg]
     return fields.List(fields.String(), load_default=list, allow_none=True)
 
@@ -43,8 +43,8 @@ def _strings() -> fields.List:  # type: ignore[type-arg]
 class TagSchema(MlflowSchema):
     """``{key, value}``; key and value rules are the service's."""
 
-    key = _string()
-    value = fields.String(load_default="", allow_none=True)
+    key = optional_string()
+    value = value_string()
 
 
 def _tags() -> fields.List:  # type: ignore[type-arg]
@@ -59,7 +59,7 @@ class NameSchema(MlflowSchema):
 
 class CreateRegisteredModelSchema(NameSchema):
     tags = _tags()
-    description = _string()
+    description = optional_string()
 
 
 class RenameRegisteredModelSchema(NameSchema):
@@ -67,26 +67,25 @@ class RenameRegisteredModelSchema(NameSchema):
 
 
 class UpdateRegisteredModelSchema(NameSchema):
-    description = _string()
+    description = optional_string()
 
 
 class SearchSchema(MlflowSchema):
     """``registered-models/search`` and ``model-versions/search``; ``max_results`` is checked
     against each search's own limit by the service."""
 
-    filter = _string()
+    filter = optional_string()
     max_results = fields.Raw(load_default=None, allow_none=True)
     order_by = _strings()
-    page_token = _string()
+    page_token = optional_string()
 
 
 class GetLatestVersionsSchema(NameSchema):
     stages = _strings()
 
 
-class SetRegisteredModelTagSchema(NameSchema):
-    key = RequiredString()
-    value = fields.String(load_default="", allow_none=True)
+class SetRegisteredModelTagSchema(KeyValueSchema, NameSchema):
+    pass
 
 
 class DeleteRegisteredModelTagSchema(NameSchema):
@@ -105,11 +104,11 @@ class SetAliasSchema(AliasSchema):
 
 class CreateModelVersionSchema(NameSchema):
     source = RequiredString()
-    run_id = _string()
+    run_id = optional_string()
     tags = _tags()
-    run_link = _string()
-    description = _string()
-    model_id = _string()
+    run_link = optional_string()
+    description = optional_string()
+    model_id = optional_string()
 
 
 class ModelVersionSchema(NameSchema):
@@ -119,7 +118,7 @@ class ModelVersionSchema(NameSchema):
 
 
 class UpdateModelVersionSchema(ModelVersionSchema):
-    description = _string()
+    description = optional_string()
 
 
 class TransitionStageSchema(ModelVersionSchema):
@@ -127,9 +126,8 @@ class TransitionStageSchema(ModelVersionSchema):
     archive_existing_versions = fields.Boolean(load_default=False, allow_none=True)
 
 
-class SetModelVersionTagSchema(ModelVersionSchema):
-    key = RequiredString()
-    value = fields.String(load_default="", allow_none=True)
+class SetModelVersionTagSchema(KeyValueSchema, ModelVersionSchema):
+    pass
 
 
 class DeleteModelVersionTagSchema(ModelVersionSchema):

@@ -13,9 +13,11 @@ from marshmallow import ValidationError, fields, validates_schema
 from flask_model_registry.rules import missing_message
 from flask_model_registry.schemas.base import (
     Int64,
+    KeyValueSchema,
     MlflowSchema,
     RequiredString,
     WireFloat,
+    optional_string,
     parse_wire_float,
 )
 from flask_model_registry.services.runs import MetricPoint
@@ -69,10 +71,6 @@ class ProtoEnum(fields.Field):  # type: ignore[type-arg]
         raise ValidationError(f"Must be one of {', '.join(self.values.values())}.")
 
 
-def _string(**kwargs: t.Any) -> fields.String:
-    return fields.String(load_default=None, allow_none=True, **kwargs)
-
-
 def _int64(**kwargs: t.Any) -> Int64:
     kwargs.setdefault("load_default", None)
     return Int64(allow_none=True, **kwargs)
@@ -94,15 +92,10 @@ def _list(inner: fields.Field, **kwargs: t.Any) -> fields.List:  # type: ignore[
     return _Repeated(inner, **kwargs)
 
 
-class _Tag(MlflowSchema):
-    key = RequiredString()
-    value = fields.String(load_default="", allow_none=True)
-
-
 class CreateExperimentSchema(MlflowSchema):
     name = RequiredString()
-    artifact_location = _string()
-    tags = _list(fields.Nested(_Tag))
+    artifact_location = optional_string()
+    tags = _list(fields.Nested(KeyValueSchema))
 
 
 class ExperimentIdSchema(MlflowSchema):
@@ -118,10 +111,8 @@ class UpdateExperimentSchema(MlflowSchema):
     new_name = RequiredString()
 
 
-class SetExperimentTagSchema(MlflowSchema):
-    experiment_id = RequiredString()
-    key = RequiredString()
-    value = fields.String(load_default="", allow_none=True)
+class SetExperimentTagSchema(KeyValueSchema, ExperimentIdSchema):
+    pass
 
 
 class DeleteExperimentTagSchema(MlflowSchema):
@@ -131,8 +122,8 @@ class DeleteExperimentTagSchema(MlflowSchema):
 
 class SearchExperimentsSchema(MlflowSchema):
     max_results = _int64()
-    page_token = _string()
-    filter = _string()
+    page_token = optional_string()
+    filter = optional_string()
     order_by = _list(fields.String())
     view_type = ProtoEnum(VIEW_TYPE, load_default="ACTIVE_ONLY")
 
@@ -140,8 +131,8 @@ class SearchExperimentsSchema(MlflowSchema):
 class RunIdSchema(MlflowSchema):
     """``run_id``, or the deprecated ``run_uuid``; one of them is required."""
 
-    run_id = _string()
-    run_uuid = _string()
+    run_id = optional_string()
+    run_uuid = optional_string()
 
     @validates_schema
     def _one_id(self, data: dict[str, t.Any], **kwargs: t.Any) -> None:
@@ -154,17 +145,17 @@ class RequiredRunIdSchema(MlflowSchema):
 
 
 class CreateRunSchema(MlflowSchema):
-    experiment_id = _string()
-    user_id = _string()
-    run_name = _string()
+    experiment_id = optional_string()
+    user_id = optional_string()
+    run_name = optional_string()
     start_time = _int64()
-    tags = _list(fields.Nested(_Tag))
+    tags = _list(fields.Nested(KeyValueSchema))
 
 
 class UpdateRunSchema(RunIdSchema):
     status = ProtoEnum(RUN_STATUS, load_default=None, allow_none=True)
     end_time = _int64()
-    run_name = _string()
+    run_name = optional_string()
 
 
 class _Double(WireFloat):
@@ -182,23 +173,21 @@ class _Metric(MlflowSchema):
     value = _Double(required=True)
     timestamp = Int64(required=True)
     step = Int64(load_default=0, allow_none=True)
-    model_id = _string()
-    dataset_name = _string()
-    dataset_digest = _string()
+    model_id = optional_string()
+    dataset_name = optional_string()
+    dataset_digest = optional_string()
 
 
 class LogMetricSchema(RunIdSchema, _Metric):
     pass
 
 
-class LogParamSchema(RunIdSchema):
-    key = RequiredString()
-    value = fields.String(load_default="", allow_none=True)
+class LogParamSchema(KeyValueSchema, RunIdSchema):
+    pass
 
 
-class SetTagSchema(RunIdSchema):
-    key = RequiredString()
-    value = fields.String(load_default="", allow_none=True)
+class SetTagSchema(KeyValueSchema, RunIdSchema):
+    pass
 
 
 class DeleteTagSchema(MlflowSchema):
@@ -216,11 +205,12 @@ def _missing(path: str) -> str:
     return missing_message(path)
 
 
-class _MetricList(fields.Field):  # type: ignore[type-arg]
-    """A list of ``Metric`` messages, checked in one plain loop (batches hold 1000 of them).
+class _PlainList(fields.Field):  # type: ignore[type-arg]
+    """A repeated message read in one plain loop rather than a nested schema per item: JSON
+    ``null`` reads as an empty list, anything else but a list is invalid."""
 
-    Accepts and rejects exactly what ``_Metric`` does; errors name ``metrics[i].field``.
-    """
+    #: The field's name in error messages when marshmallow gives none.
+    default_name = "items"
 
     def deserialize(
         self, value: t.Any, attr: str | None = None, data: t.Any = None, **kwargs: t.Any
@@ -229,10 +219,24 @@ class _MetricList(fields.Field):  # type: ignore[type-arg]
 
     def _deserialize(
         self, value: t.Any, attr: str | None, data: t.Any, **kwargs: t.Any
-    ) -> list[MetricPoint]:
+    ) -> list[t.Any]:
         if not isinstance(value, list):
             raise ValidationError(_NOT_A_LIST)
-        name = attr or "metrics"
+        return self._items(value, attr or self.default_name)
+
+    def _items(self, value: list[t.Any], name: str) -> list[t.Any]:
+        raise NotImplementedError
+
+
+class _MetricList(_PlainList):
+    """A list of ``Metric`` messages, checked in one plain loop (batches hold 1000 of them).
+
+    Accepts and rejects exactly what ``_Metric`` does; errors name ``metrics[i].field``.
+    """
+
+    default_name = "metrics"
+
+    def _items(self, value: list[t.Any], name: str) -> list[MetricPoint]:
         return [
             self._plain_item(item) or self._item(i, item, name) for i, item in enumerate(value)
         ]
@@ -307,21 +311,11 @@ class _MetricList(fields.Field):  # type: ignore[type-arg]
         return out
 
 
-class _PairList(fields.Field):  # type: ignore[type-arg]
+class _PairList(_PlainList):
     """A list of ``{key, value}`` messages (params, tags): ``key`` required, ``value``
     a string defaulting to ``""``."""
 
-    def deserialize(
-        self, value: t.Any, attr: str | None = None, data: t.Any = None, **kwargs: t.Any
-    ) -> t.Any:
-        return [] if value is None else super().deserialize(value, attr, data, **kwargs)
-
-    def _deserialize(
-        self, value: t.Any, attr: str | None, data: t.Any, **kwargs: t.Any
-    ) -> list[dict[str, str]]:
-        if not isinstance(value, list):
-            raise ValidationError(_NOT_A_LIST)
-        name = attr or "items"
+    def _items(self, value: list[t.Any], name: str) -> list[dict[str, str]]:
         out = []
         for i, item in enumerate(value):
             if not isinstance(item, dict):
@@ -354,8 +348,8 @@ class _Dataset(MlflowSchema):
     digest = RequiredString()
     source_type = RequiredString()
     source = RequiredString()
-    schema = _string()
-    profile = _string()
+    schema = optional_string()
+    profile = optional_string()
 
 
 class _DatasetInput(MlflowSchema):
@@ -385,16 +379,16 @@ class LogOutputsSchema(MlflowSchema):
 
 class SearchRunsSchema(MlflowSchema):
     experiment_ids = _list(fields.String())
-    filter = _string()
+    filter = optional_string()
     run_view_type = ProtoEnum(VIEW_TYPE, load_default="ACTIVE_ONLY")
     max_results = _int64()
     order_by = _list(fields.String())
-    page_token = _string()
+    page_token = optional_string()
 
 
 class GetMetricHistorySchema(RunIdSchema):
     metric_key = RequiredString()
-    page_token = _string()
+    page_token = optional_string()
     max_results = _int64()
 
 

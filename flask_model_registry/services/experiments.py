@@ -12,7 +12,7 @@ import posixpath
 import typing as t
 from collections.abc import Mapping
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -24,6 +24,7 @@ from flask_model_registry.pagination import decode_page_token, encode_page_token
 from flask_model_registry.rules import check_entity_name, too_long
 from flask_model_registry.search.compile import experiment_filter_clauses, experiment_order_by
 from flask_model_registry.services.context import ProjectContext
+from flask_model_registry.services.tags import delete_tag, put_tag
 from flask_model_registry.uris import ARTIFACT_SCHEME
 
 __all__ = [
@@ -329,12 +330,7 @@ def set_experiment_tag(
     """Set (insert or overwrite) a tag of an active experiment."""
     _check_tag(key, value)
     experiment = _active(ctx, experiment_id)
-    for tag in experiment.tags:
-        if tag.key == key:
-            tag.value = value
-            break
-    else:
-        experiment.tags.append(ExperimentTag(key=key, value=value))
+    put_tag(experiment.tags, ExperimentTag, key, value)
     experiment.last_update_time = now_ms()
     ctx.session.flush()
 
@@ -342,14 +338,8 @@ def set_experiment_tag(
 def delete_experiment_tag(ctx: ProjectContext, experiment_id: str | int, key: str) -> None:
     """Remove a tag of an active experiment; a missing tag is 404."""
     experiment = _active(ctx, experiment_id)
-    result = ctx.session.execute(
-        delete(ExperimentTag).where(
-            ExperimentTag.experiment_id == experiment.id, ExperimentTag.key == key
-        )
-    )
-    if not getattr(result, "rowcount", 0):
+    if not delete_tag(ctx, experiment, ExperimentTag.experiment_id, key):
         raise NotFound(f"No tag with name: {key} in experiment with id {experiment.iid}")
-    ctx.session.expire(experiment, ["tags"])
     experiment.last_update_time = now_ms()
     ctx.session.flush()
 

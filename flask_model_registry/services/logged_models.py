@@ -11,7 +11,7 @@ import typing as t
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -34,6 +34,7 @@ from flask_model_registry.services.artifacts import Listing, list_files
 from flask_model_registry.services.context import ProjectContext
 from flask_model_registry.services.experiments import get_experiment, parse_experiment_id
 from flask_model_registry.services.runs import generate_run_name, get_run
+from flask_model_registry.services.tags import delete_tag
 
 __all__ = [
     "FINAL_STATUSES",
@@ -301,16 +302,8 @@ def set_logged_model_tags(ctx: ProjectContext, model_id: str, tags: KeyValues) -
 def delete_logged_model_tag(ctx: ProjectContext, model_id: str, key: str) -> None:
     """Remove one tag; a missing tag is 404 as in MLflow."""
     model = _find(ctx, model_id, allow_deleted=True)
-    if "\x00" in key:
+    if "\x00" in key or not delete_tag(ctx, model, LoggedModelTag.logged_model_id, key):
         raise NotFound(f"No tag with key {key!r} found for model with ID {model_id!r}.")
-    result = ctx.session.execute(
-        delete(LoggedModelTag).where(
-            LoggedModelTag.logged_model_id == model.id, LoggedModelTag.key == key
-        )
-    )
-    if not getattr(result, "rowcount", 0):
-        raise NotFound(f"No tag with key {key!r} found for model with ID {model_id!r}.")
-    ctx.session.expire(model, ["tags"])
     model.last_updated_timestamp_ms = now_ms()
     ctx.session.flush()
 

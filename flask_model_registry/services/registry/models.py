@@ -15,7 +15,6 @@ from flask_model_registry.errors import AlreadyExists, InvalidParameter
 from flask_model_registry.models import (
     Experiment,
     ModelVersion,
-    ModelVersionTag,
     RegisteredModel,
     RegisteredModelAlias,
     RegisteredModelTag,
@@ -23,6 +22,7 @@ from flask_model_registry.models import (
 from flask_model_registry.search.compile import IS_PROMPT_TAG_KEY
 from flask_model_registry.services import experiments
 from flask_model_registry.services.context import ProjectContext
+from flask_model_registry.services.tags import delete_tag, put_tag
 
 from .lineage import model_dir
 from .lookup import LATEST, get_model, get_version, is_semver
@@ -40,18 +40,6 @@ def tag_dict(tags: Tags | None) -> dict[str, str]:
         key, value = rules.check_tag(key, value)
         result[key] = value
     return result
-
-
-TagT = t.TypeVar("TagT", RegisteredModelTag, ModelVersionTag)
-
-
-def put_tag(tags: list[TagT], tag_type: type[TagT], key: str, value: str) -> None:
-    """Overwrite the tag ``key`` among ``tags``, or add it."""
-    existing = next((tag for tag in tags if tag.key == key), None)
-    if existing is None:
-        tags.append(tag_type(key=key, value=value))
-    else:
-        existing.value = value
 
 
 def _check_alias_not_reserved(alias: str) -> None:
@@ -220,12 +208,7 @@ def delete_model_tag(ctx: ProjectContext, name: str, key: str) -> None:
     """Delete a tag of the model; a missing tag is not an error (MLflow)."""
     rules.check_tag_key(key)
     model = get_model(ctx, name)
-    ctx.session.execute(
-        delete(RegisteredModelTag).where(
-            RegisteredModelTag.model_id == model.id, RegisteredModelTag.key == key
-        )
-    )
-    ctx.session.expire(model, ["tags"])
+    delete_tag(ctx, model, RegisteredModelTag.model_id, key)
     ctx.session.flush()
 
 

@@ -69,6 +69,22 @@ def _cached_search(
     return statement
 
 
+def _page(
+    ctx: ProjectContext,
+    run: t.Callable[..., t.Any],
+    statement: Select[t.Any],
+    limit: int,
+    page_token: str | None,
+) -> tuple[Sequence[t.Any], str | None]:
+    """The rows of one page of a search ``statement`` (read with ``run``) and the next page's
+    token: one row more than ``limit`` is read to tell whether another page follows."""
+    offset = decode_page_token(page_token)
+    rows = run(statement, {"project_id": ctx.project_id, "offset": offset, "limit": limit + 1})
+    found = rows.all()
+    token = encode_page_token(offset + limit) if len(found) > limit else None
+    return found[:limit], token
+
+
 @_cached_search
 def _model_search(filter_string: str | None, order_by: tuple[str, ...] | None) -> Select[t.Any]:
     """The ids of a page of the models matching ``filter_string``, in ``order_by`` order."""
@@ -94,12 +110,7 @@ def search_model_records(
     """MLflow's ``search_registered_models``: filter, order, offset page tokens."""
     limit = check_max_results(max_results, default=SEARCH_MODELS_DEFAULT, maximum=SEARCH_MODELS_MAX)
     statement = _model_search(filter_string, order_by)
-    offset = decode_page_token(page_token)
-    ids = ctx.session.scalars(
-        statement, {"project_id": ctx.project_id, "offset": offset, "limit": limit + 1}
-    ).all()
-    token = encode_page_token(offset + limit) if len(ids) > limit else None
-    ids = ids[:limit]
+    ids, token = _page(ctx, ctx.session.scalars, statement, limit, page_token)
     if not ids:
         return ModelRecordPage([], token)
     by_id = {m.id: m for m in records_of_models(ctx, MODELS_BY_ID, model_ids=list(ids))}
@@ -132,9 +143,5 @@ def search_version_records(
         max_results, default=SEARCH_VERSIONS_DEFAULT, maximum=SEARCH_VERSIONS_MAX
     )
     statement = _version_search(filter_string, order_by)
-    offset = decode_page_token(page_token)
-    rows = ctx.session.execute(
-        statement, {"project_id": ctx.project_id, "offset": offset, "limit": limit + 1}
-    ).all()
-    token = encode_page_token(offset + limit) if len(rows) > limit else None
-    return VersionRecordPage(records_of_versions(ctx, rows[:limit], aliases=False), token)
+    rows, token = _page(ctx, ctx.session.execute, statement, limit, page_token)
+    return VersionRecordPage(records_of_versions(ctx, rows, aliases=False), token)

@@ -32,6 +32,7 @@ from flask_model_registry.models import (
 )
 from flask_model_registry.services import artifacts, runs
 from flask_model_registry.services.context import ProjectContext
+from flask_model_registry.services.tags import delete_tag, put_tag
 from flask_model_registry.versioning import SemVer
 
 from .lineage import (
@@ -61,7 +62,6 @@ from .models import (
     is_prompt,
     model_is_prompt,
     package_link,
-    put_tag,
     tag_dict,
 )
 
@@ -310,12 +310,7 @@ def delete_version_tag(ctx: ProjectContext, name: str, version: t.Any, key: str)
             f"Tag '{SEMVER_TAG}' is the semantic version of this version ({found.semver})"
             " and cannot be deleted."
         )
-    ctx.session.execute(
-        delete(ModelVersionTag).where(
-            ModelVersionTag.version_id == found.id, ModelVersionTag.key == key
-        )
-    )
-    ctx.session.expire(found, ["tags"])
+    delete_tag(ctx, found, ModelVersionTag.version_id, key)
     ctx.session.flush()
 
 
