@@ -159,11 +159,15 @@ class Factory:
         })
         return alias
 
-    def logged_model(self) -> str:
-        return str(self.call("POST", "/logged-models", {
+    def logged_model_info(self) -> Json:
+        """A new logged model of the shared run: its ``info``."""
+        return t.cast(Json, self.call("POST", "/logged-models", {
             "experiment_id": self.experiment_id, "name": self.name("lm"),
             "source_run_id": self.run_id,
-        })["model"]["info"]["model_id"])
+        })["model"]["info"])
+
+    def logged_model(self) -> str:
+        return str(self.logged_model_info()["model_id"])
 
     def logged_model_tag(self) -> str:
         key = self.name("lmtag")
@@ -201,7 +205,10 @@ class Factory:
         self.upload(f"{self.run_root}/data/sample.txt")
         self.upload(f"{self.run_root}/model/MLmodel", b"flavors: {}\n")
         self.second_run_id = str(self.run(self.experiment_id)["run_id"])
-        self.logged_model_id = self.logged_model()
+        logged = self.logged_model_info()
+        self.logged_model_id = str(logged["model_id"])
+        self.upload(f"{logged['artifact_uri'].removeprefix('mlflow-artifacts:/')}/MLmodel",
+                    b"flavors: {}\n")
         self.model_name, self.model_pk = self.model()
         self.version_number, self.semver = self.version()
         self.alias_name = self.alias()
@@ -407,6 +414,8 @@ def _web_samples() -> dict[str, SampleFn]:
         "candidate": lambda f: Sample("GET", values={"run_id": f.run_id}),
         "download_artifact": lambda f: Sample(
             "GET", values={"run_id": f.run_id, "path": "data/sample.txt"}),
+        "download_logged_model_file": lambda f: Sample("GET", values={
+            "run_id": f.run_id, "model_id": f.logged_model_id, "path": "MLmodel"}),
         "promote": lambda f: Sample(
             "POST", values={"run_id": f.run_id},
             form=_csrf_form({"model_name": f.model_name}), ok=303),

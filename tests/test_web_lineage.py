@@ -204,7 +204,9 @@ def test_candidate_lists_its_logged_models(client: FlaskClient, autologged: Auto
     version_url = web(autologged.project.id,
                       f"/models/{autologged.registered_id}/versions/{autologged.semver}")
     assert f'href="{version_url}">iris-classifier {autologged.semver}</a>' in card
-    paths = re.findall(r'<th scope="row" class="mr-value">([^<]+)</th>', card)
+    paths = re.findall(
+        r'<th scope="row" class="mr-value"><a class="mr-file" href="[^"]+" download>([^<]+)</a>',
+        card)
     assert sorted(paths) == sorted(MODEL_FILES)
     assert '<th scope="row">alpha</th><td class="mr-value">0.5</td>' in card
     # the latest point of the model's metric, with the dataset it was measured on

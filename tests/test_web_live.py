@@ -86,7 +86,7 @@ def test_sklearn_autolog_run_shows_its_model_data_and_requirements(
     models = candidate.split('id="mr-logged-models-heading"', 1)[1].split("</section>", 1)[0]
     assert f'data-model-id="{logged.model_id}"' in models
     assert "iris-classifier 1.0.0</a>" in models
-    assert ">requirements.txt</th>" in models
+    assert ">requirements.txt</a></th>" in models
     datasets = candidate.split('id="mr-datasets-heading"', 1)[1].split("</section>", 1)[0]
     assert re.search(r'data-dataset="dataset">.*?mr-context">train<', datasets, re.S)
     assert re.search(r'data-dataset="iris-eval">.*?mr-context">evaluation<', datasets, re.S)

@@ -13,7 +13,7 @@ import typing as t
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from flask_model_registry.errors import InvalidParameter, NotFound
@@ -55,6 +55,7 @@ __all__ = [
     "dataset_inputs",
     "experiment_keys",
     "experiment_page",
+    "logged_model_of_candidate",
     "logged_models_of_candidate",
     "metric_histories",
     "model_detail",
@@ -369,20 +370,26 @@ class LoggedModelEntry:
     versions: list[ModelVersion]
 
 
-def logged_models_of_candidate(ctx: ProjectContext, candidate: Run) -> list[LoggedModelEntry]:
-    """The active logged models the candidate produced (its ``source_run_id`` or an output of
-    the run), oldest first, with params, metrics and registered versions (four statements)."""
+def _produced_by(ctx: ProjectContext, candidate: Run) -> ColumnElement[bool]:
+    """Whether a logged model is an active one of this project that the candidate produced:
+    its ``source_run_id`` is the run, or the run logged it as an output."""
     outputs = select(RunModelIO.logged_model_id).where(
         RunModelIO.candidate_id == candidate.id, RunModelIO.direction == "output"
     )
+    return and_(
+        LoggedModel.project_id == ctx.project_id,
+        LoggedModel.lifecycle_stage == ACTIVE,
+        or_(LoggedModel.source_run_id == candidate.run_id, LoggedModel.id.in_(outputs)),
+    )
+
+
+def logged_models_of_candidate(ctx: ProjectContext, candidate: Run) -> list[LoggedModelEntry]:
+    """The active logged models the candidate produced (its ``source_run_id`` or an output of
+    the run), oldest first, with params, metrics and registered versions (four statements)."""
     models = list(
         ctx.session.scalars(
             select(LoggedModel)
-            .where(
-                LoggedModel.project_id == ctx.project_id,
-                LoggedModel.lifecycle_stage == ACTIVE,
-                or_(LoggedModel.source_run_id == candidate.run_id, LoggedModel.id.in_(outputs)),
-            )
+            .where(_produced_by(ctx, candidate))
             .order_by(LoggedModel.creation_timestamp_ms, LoggedModel.id)
             .limit(MAX_LOGGED_MODELS)
             .options(selectinload(LoggedModel.params), selectinload(LoggedModel.metrics))
@@ -401,6 +408,22 @@ def logged_models_of_candidate(ctx: ProjectContext, candidate: Run) -> list[Logg
         ):
             versions[t.cast(int, version.logged_model_id)].append(version)
     return [LoggedModelEntry(model, versions[model.id]) for model in models]
+
+
+def logged_model_of_candidate(ctx: ProjectContext, run_id: str, model_id: str) -> LoggedModel:
+    """The logged model ``model_id`` if the candidate ``run_id`` produced it (as
+    :func:`logged_models_of_candidate` lists them), without its data; 404 otherwise."""
+    candidate = ctx.session.scalars(
+        select(Run).where(Run.project_id == ctx.project_id, Run.run_id == run_id)
+    ).first()
+    if candidate is None:
+        raise NotFound(f"Run with id={run_id} not found")
+    model = ctx.session.scalars(
+        select(LoggedModel).where(LoggedModel.model_id == model_id, _produced_by(ctx, candidate))
+    ).first()
+    if model is None:
+        raise NotFound(f"Logged model with ID '{model_id}' not found for run {run_id}.")
+    return model
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,8 @@ ROUTES: tuple[Route, ...] = (
     _form("/experiments/<int:iid>/delete", READ_EXP, WRITE_EXP, views.delete_experiment),
     _page("/candidates/<run_id>", READ_EXP, views.candidate),
     _page("/candidates/<run_id>/artifacts/<path:path>", READ_EXP, views.download_artifact),
+    _page("/candidates/<run_id>/models/<model_id>/files/<path:path>", READ_EXP,
+          views.download_logged_model_file),
     _form("/candidates/<run_id>/promote", READ_EXP, WRITE_REG, views.promote),
     _page("/compare", READ_EXP, views.compare),
     _page("/models", READ_REG, views.models),

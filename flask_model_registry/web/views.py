@@ -50,6 +50,7 @@ __all__ = [
     "compare",
     "delete_experiment",
     "download_artifact",
+    "download_logged_model_file",
     "download_version_file",
     "experiment",
     "experiments",
@@ -372,6 +373,13 @@ def download_artifact(ctx: ProjectContext, run_id: str, path: str) -> Response:
     candidate = pages.candidate_detail(ctx, run_id)
     root = artifact_service.store_path(ctx, candidate.artifact_uri)
     return _send(ctx, root, path)
+
+
+def download_logged_model_file(ctx: ProjectContext, run_id: str, model_id: str,
+                               path: str) -> Response:
+    """Stream one file of a logged model the candidate produced as a download."""
+    model = pages.logged_model_of_candidate(ctx, run_id, model_id)
+    return _send(ctx, artifact_service.store_path(ctx, model.artifact_uri), path)
 
 
 def _send(ctx: ProjectContext, root: str, path: str) -> Response:
