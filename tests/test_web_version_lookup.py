@@ -46,3 +46,13 @@ def test_page_and_api_agree_on_a_missing_version(
     )
     login(client, "alpha-reporter")
     assert client.get(web(project.id, f"/models/{model_id}/versions/2.0.1")).status_code == status
+
+
+@pytest.mark.parametrize("asked", ["not-a-semver", "1.0", "v2.0.0"])
+def test_a_page_url_naming_no_semver_is_a_missing_page(
+    client: FlaskClient, project: Project, model_id: int, asked: str
+) -> None:
+    login(client, "alpha-reporter")
+    assert client.get(web(project.id, f"/models/{model_id}/versions/{asked}")).status_code == 404
+    files = web(project.id, f"/models/{model_id}/versions/{asked}/files/MLmodel")
+    assert client.get(files).status_code == 404

@@ -556,8 +556,12 @@ def model_version_detail(
     ctx: ProjectContext, model_id: int, semver: str
 ) -> tuple[ModelVersion, list[str]]:
     """The version of a model whose semver has the precedence of ``semver`` (as the native API
-    finds it), with its candidate's data, and its aliases."""
-    version_id = registry.find_semver_id(ctx, model_id, semver)
+    finds it), with its candidate's data, and its aliases. A URL naming no valid semver names
+    no version: 404, as for any other version that does not exist."""
+    try:
+        version_id = registry.find_semver_id(ctx, model_id, semver)
+    except InvalidParameter:
+        version_id = None
     version = None
     if version_id is not None:
         version = ctx.session.scalars(
