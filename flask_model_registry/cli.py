@@ -30,7 +30,7 @@ def db_upgrade(revision: str) -> None:
     """Create or upgrade the registry's tables to REVISION (default: head)."""
     engine, migrate = get_state().db.engine, _migrate()
     migrate.upgrade(engine, revision)
-    click.echo(f"Model registry schema at {migrate.current(engine)}.")
+    click.echo(f"Model registry schema at {migrate.current(engine) or 'base (empty)'}.")
 
 
 @db_cli.command("downgrade")
@@ -39,7 +39,7 @@ def db_downgrade(revision: str) -> None:
     """Downgrade the registry's tables to REVISION."""
     engine, migrate = get_state().db.engine, _migrate()
     migrate.downgrade(engine, revision)
-    click.echo(f"Model registry schema at {migrate.current(engine)}.")
+    click.echo(f"Model registry schema at {migrate.current(engine) or 'base (empty)'}.")
 
 
 @db_cli.command("current")
