@@ -193,10 +193,12 @@ def check_host(
     with step(f"{backend}: serve under gunicorn, run the quick start"), HostServer(
         venv, work, env
     ) as server:
-        print("    " + run(
-            [venv / "bin" / "python", work / "quickstart.py", server.url, project_id, token],
-            cwd=work, env=env,
-        ).strip().splitlines()[-1])
+        quickstart = [venv / "bin" / "python", work / "quickstart.py", server.url, project_id]
+        try:
+            output = run([*quickstart, token], cwd=work, env=env)
+        except CheckFailed as failure:
+            raise CheckFailed(f"{failure}\nThe host's log:\n{server.log()}") from None
+        print("    " + output.strip().splitlines()[-1])
 
 
 def backends() -> list[str]:

@@ -26,10 +26,10 @@ from flask_model_registry import ModelRegistry, Permission
 
 app = Flask(__name__)
 app.config.from_mapping(SQLALCHEMY_DATABASE_URI="sqlite:///host.sqlite", SECRET_KEY="dev")
-app.config.from_prefixed_env()  # FLASK_SECRET_KEY, FLASK_SQLALCHEMY_DATABASE_URI, ...
+app.config.from_prefixed_env()  # FLASK_SECRET_KEY (set it in production), FLASK_SQLALCHEMY_...
 
 
-class Base(DeclarativeBase):
+class Base(DeclarativeBase):  # the host's models; db.create_all() creates their tables
     pass
 
 
@@ -44,17 +44,17 @@ class User(Base):
     token_digest: Mapped[str] = mapped_column(unique=True)  # never store the token itself
 
 
+class Project(Base):
+    __tablename__ = "projects"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str]
+
+
 class Member(Base):
     __tablename__ = "members"
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
     can_write: Mapped[bool]
-
-
-class Project(Base):
-    __tablename__ = "projects"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str]
 
 
 class Package(Base):  # what a registered model version is, on the host's side
