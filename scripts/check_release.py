@@ -126,16 +126,18 @@ def check_installed(venv: pathlib.Path, work: pathlib.Path, version: str) -> Non
     """The package comes from the environment's site-packages, and nothing else of ours."""
     probe = (
         "import importlib.util, flask_model_registry as m; "
-        "print(m.__version__, m.__file__, importlib.util.find_spec('example_app'))"
+        "print(m.__version__, m.__file__, importlib.util.find_spec('example_app') is None)"
     )
-    found, location, example_app = run(
+    found, location, no_example_app = run(
         [venv / "bin" / "python", "-c", probe], cwd=work, env=venv_env(venv)
     ).split()
     print(f"    flask_model_registry {found} from {location}")
     if found != version:
         raise CheckFailed(f"installed version {found}, built {version}")
-    if not pathlib.Path(location).is_relative_to(venv) or example_app != "None":
-        raise CheckFailed(f"imported from {location}; example_app found at {example_app}")
+    if not pathlib.Path(location).is_relative_to(venv):
+        raise CheckFailed(f"flask_model_registry imported from {location}, not the environment")
+    if no_example_app != "True":
+        raise CheckFailed("example_app is importable in the fresh environment")
 
 
 class HostServer(ServerProcess):
