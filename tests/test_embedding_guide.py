@@ -1,61 +1,97 @@
 """The embedding guide's complete host, ``docs/examples/host.py``, works as written: its own
-commands create the tables, a user, a project and a token; the real ``mlflow`` client runs the
-quick start against it; and its three hooks decide who sees what and which package a model
-version is."""
+commands create the tables, a user, a project and a token; served under gunicorn, it answers
+the real ``mlflow`` client running the quick start; and its three hooks decide who sees what
+and which package a model version is.
+
+The host and the client run as processes of their own, as a reader would run them.
+"""
 
 from __future__ import annotations
 
-import importlib.util
+import os
 import pathlib
 import re
+import signal
+import subprocess
 import sys
-import types
 import typing as t
 
 import pytest
-from sqlalchemy import select
+import requests
+from sqlalchemy import create_engine, text
 
-from scripts.quickstart import EXPERIMENT, run_quickstart
-from tests.rel_support import dispose
-from tests.support.live import LiveServer
+from tests.support.live import ServerProcess, listening_socket
 
-HOST = pathlib.Path(__file__).resolve().parent.parent / "docs" / "examples" / "host.py"
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+HOST = ROOT / "docs" / "examples" / "host.py"
+QUICKSTART = ROOT / "scripts" / "quickstart.py"
+
+
+class GuideHost:
+    """The guide's host on ``database_url``: its ``flask`` commands, and gunicorn serving it."""
+
+    def __init__(self, database_url: str, directory: pathlib.Path) -> None:
+        self.database_url = database_url
+        self.directory = directory
+        self.env = {
+            **os.environ,
+            "FLASK_APP": str(HOST),
+            "FLASK_SQLALCHEMY_DATABASE_URI": database_url,
+            "FLASK_MODEL_REGISTRY_ARTIFACT_ROOT": str(directory / "artifacts"),
+            "FLASK_SECRET_KEY": "test-secret",
+        }
+
+    def flask(self, *args: str) -> str:
+        return run([sys.executable, "-m", "flask", *args], env=self.env)
+
+    def seed(self, username: str, project: str) -> tuple[int, str]:
+        """``flask seed``: the new project's id and the user's token."""
+        found = re.fullmatch(r"project (\d+)\ntoken (\S+)\n", self.flask("seed", username, project))
+        assert found, "unexpected output of flask seed"
+        return int(found.group(1)), found.group(2)
+
+    def server(self) -> ServerProcess:
+        listener = listening_socket()
+        command = [
+            sys.executable, "-m", "gunicorn", "--chdir", str(HOST.parent),
+            "--worker-class", "gthread", "--threads", "4",
+            "--bind", f"fd://{listener.fileno()}", "--graceful-timeout", "2",
+            "--no-control-socket", "host:app",
+        ]
+        return ServerProcess(
+            command, log_path=self.directory / "host.log", env=self.env, listener=listener,
+            stop_signal=signal.SIGINT, ready_path="/-/model-registry/openapi.json",
+            name="guide host",
+        )
+
+    def execute(self, statement: str, **params: t.Any) -> list[t.Any]:
+        """Run SQL on the host's database, committed; the rows it returns."""
+        engine = create_engine(self.database_url)
+        try:
+            with engine.begin() as connection:
+                result = connection.execute(text(statement), params)
+                return list(result) if result.returns_rows else []
+        finally:
+            engine.dispose()
+
+
+def run(command: list[str], env: t.Mapping[str, str]) -> str:
+    result = subprocess.run(
+        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=180, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
 
 
 @pytest.fixture
-def host(
-    database_url: str, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
-) -> t.Iterator[types.ModuleType]:
-    """The guide's module, imported afresh on ``database_url`` with its tables created."""
-    monkeypatch.setenv("FLASK_SQLALCHEMY_DATABASE_URI", database_url)
-    monkeypatch.setenv("FLASK_MODEL_REGISTRY_ARTIFACT_ROOT", str(tmp_path / "artifacts"))
-    name = "embedding_guide_host"
-    spec = importlib.util.spec_from_file_location(name, HOST)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, name, module)
-    spec.loader.exec_module(module)
-    assert "The host's and the registry's tables are ready." in invoke(module, "init-db")
-    yield module
-    dispose(module.app)
+def host(database_url: str, tmp_path: pathlib.Path) -> GuideHost:
+    guide = GuideHost(database_url, tmp_path)
+    assert guide.flask("init-db") == "The host's and the registry's tables are ready.\n"
+    return guide
 
 
-def invoke(host: types.ModuleType, *args: str) -> str:
-    result = host.app.test_cli_runner().invoke(args=list(args))
-    assert result.exit_code == 0, result.output
-    return str(result.output)
-
-
-def seed(host: types.ModuleType, username: str, project: str) -> tuple[int, str]:
-    """``flask seed``: the new project's id and the user's token."""
-    found = re.fullmatch(r"project (\d+)\ntoken (\S+)\n", invoke(host, "seed", username, project))
-    assert found, "unexpected output of flask seed"
-    return int(found.group(1)), found.group(2)
-
-
-def mlflow_path(project_id: int, endpoint: str) -> str:
-    return f"/api/v4/projects/{project_id}/ml/mlflow/api/2.0/mlflow/{endpoint}"
+def mlflow_url(server: ServerProcess, project_id: int, endpoint: str) -> str:
+    return f"{server.url}/api/v4/projects/{project_id}/ml/mlflow/api/2.0/mlflow/{endpoint}"
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -63,62 +99,58 @@ def bearer(token: str) -> dict[str, str]:
 
 
 @pytest.mark.live
-def test_the_quick_start_runs_against_the_guides_host(
-    host: types.ModuleType, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    project_id, token = seed(host, "alice", "demo")
-    # run_quickstart sets these, as the README does; monkeypatch puts them back afterwards.
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", "unset")
-    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", "unset")
-    with LiveServer(host.app) as server:
-        experiment_id = run_quickstart(server.url, project_id, token)
-        page = host.app.test_client().get(
-            f"/projects/{project_id}/-/ml/experiments/{experiment_id}", headers=bearer(token)
+def test_the_quick_start_runs_against_the_guides_host(host: GuideHost) -> None:
+    project_id, token = host.seed("alice", "demo")
+    with host.server() as server:
+        output = run([sys.executable, str(QUICKSTART), server.url, str(project_id), token],
+                     env=os.environ)
+        page = requests.get(
+            f"{server.url}/projects/{project_id}/-/ml/experiments/1", headers=bearer(token),
+            timeout=30,
         )
+    assert output.splitlines()[-1] == "Quick start: experiment 1 with a run, listed on its page."
     assert page.status_code == 200
-    assert EXPERIMENT in page.get_data(as_text=True)
+    assert "My first experiment" in page.text
 
 
-def test_the_hooks_answer_401_404_and_403(host: types.ModuleType) -> None:
-    project_id, token = seed(host, "alice", "demo")
-    _, outsider = seed(host, "bob", "elsewhere")
-    client = host.app.test_client()
-    create = mlflow_path(project_id, "experiments/create")
-    assert client.post(create, json={"name": "x"}).status_code == 401
-    assert client.post(create, json={"name": "x"}, headers=bearer(outsider)).status_code == 404
-    with host.app.app_context():
-        member = host.db.session.get(host.Member, (project_id, 1))
-        member.can_write = False
-        host.db.session.commit()
-    assert client.post(create, json={"name": "x"}, headers=bearer(token)).status_code == 403
-    search = mlflow_path(project_id, "experiments/search")
-    assert client.post(search, json={"max_results": 10}, headers=bearer(token)).status_code == 200
+@pytest.mark.live
+def test_the_hooks_answer_401_404_and_403(host: GuideHost) -> None:
+    project_id, token = host.seed("alice", "demo")
+    _, outsider = host.seed("bob", "elsewhere")
+    with host.server() as server:
+        create = mlflow_url(server, project_id, "experiments/create")
+        search = mlflow_url(server, project_id, "experiments/search")
+
+        def status(url: str, headers: dict[str, str]) -> int:
+            body: dict[str, t.Any] = {"name": "x", "max_results": 10}
+            return requests.post(url, json=body, headers=headers, timeout=30).status_code
+
+        assert status(create, {}) == 401
+        assert status(create, bearer(outsider)) == 404
+        host.execute("UPDATE members SET can_write = :no", no=False)
+        assert status(create, bearer(token)) == 403
+        assert status(search, bearer(token)) == 200
 
 
-def test_a_model_version_is_a_host_package(host: types.ModuleType) -> None:
-    project_id, token = seed(host, "alice", "demo")
-    client = host.app.test_client()
+@pytest.mark.live
+def test_a_model_version_is_a_host_package(host: GuideHost) -> None:
+    project_id, token = host.seed("alice", "demo")
+    with host.server() as server:
 
-    def call(endpoint: str, body: dict[str, t.Any], method: str = "POST") -> t.Any:
-        response = client.open(
-            mlflow_path(project_id, endpoint), method=method, json=body, headers=bearer(token)
-        )
-        assert response.status_code == 200, response.get_data(as_text=True)
-        return response.get_json()
-
-    def packages() -> list[tuple[int, str, str]]:
-        with host.app.app_context():
-            rows = host.db.session.execute(
-                select(host.Package.project_id, host.Package.name, host.Package.version)
+        def call(endpoint: str, body: dict[str, t.Any], method: str = "POST") -> t.Any:
+            response = requests.request(
+                method, mlflow_url(server, project_id, endpoint), json=body,
+                headers=bearer(token), timeout=30,
             )
-            return [tuple(row) for row in rows]
+            assert response.status_code == 200, response.text
+            return response.json()
 
-    experiment_id = call("experiments/create", {"name": "training"})["experiment_id"]
-    run_id = call("runs/create", {"experiment_id": experiment_id})["run"]["info"]["run_id"]
-    call("registered-models/create", {"name": "fraud"})
-    source = {"source": f"runs:/{run_id}/model", "run_id": run_id}
-    created = call("model-versions/create", {"name": "fraud", **source})
-    assert packages() == [(project_id, "fraud", "1.0.0")]
-    version = created["model_version"]["version"]
-    call("model-versions/delete", {"name": "fraud", "version": version}, method="DELETE")
-    assert packages() == []
+        experiment_id = call("experiments/create", {"name": "training"})["experiment_id"]
+        run_id = call("runs/create", {"experiment_id": experiment_id})["run"]["info"]["run_id"]
+        call("registered-models/create", {"name": "fraud"})
+        source = {"source": f"runs:/{run_id}/model", "run_id": run_id}
+        version = call("model-versions/create", {"name": "fraud", **source})["model_version"]
+        packages = "SELECT project_id, name, version FROM packages"
+        assert [tuple(row) for row in host.execute(packages)] == [(project_id, "fraud", "1.0.0")]
+        call("model-versions/delete", {"name": "fraud", "version": version["version"]}, "DELETE")
+        assert host.execute(packages) == []
