@@ -88,7 +88,7 @@ def build(dist: pathlib.Path) -> tuple[pathlib.Path, pathlib.Path]:
     (sdist,), (wheel,) = dist.glob("*.tar.gz"), dist.glob("*.whl")
     twine: list[str | os.PathLike[str]] = [sys.executable, "-m", "twine", "--no-color"]
     twine += ["check", "--strict", sdist, wheel]
-    print(run(twine, cwd=ROOT).strip())
+    print(run(twine, cwd=ROOT, env={**os.environ, "COLUMNS": "200"}).strip())
     return sdist, wheel
 
 
