@@ -1,18 +1,20 @@
 # The two commands a new user needs: `make run` and `make test`.
+# `make check-release` builds the sdist and wheel and tests the wheel as a host installs it.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FLASK := $(BIN)/flask --app example_app
 PYTEST_ARGS ?=
+RELEASE_ARGS ?=
 
-.PHONY: run test lint docs install bench bench-web fuzz screenshots clean
+.PHONY: run test lint docs install bench bench-web fuzz screenshots dist check-release clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): $(BIN)/python pyproject.toml setup.cfg
+$(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,postgres,docs]'
 	touch $(STAMP)
 
@@ -26,7 +28,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check flask_model_registry example_app tests benchmarks
+	$(BIN)/ruff check flask_model_registry example_app tests benchmarks scripts docs/examples
 	$(BIN)/mypy
 
 docs: $(STAMP)
@@ -45,5 +47,13 @@ fuzz: $(STAMP)
 screenshots: $(STAMP)
 	SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest tests/browser/test_pages.py $(PYTEST_ARGS)
 
+dist: $(STAMP)
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+	$(BIN)/python -m twine check --strict dist/*
+
+check-release: $(STAMP)
+	$(BIN)/python -m scripts.check_release $(RELEASE_ARGS)
+
 clean:
-	rm -rf $(VENV) build docs/_build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build dist docs/_build *.egg-info .pytest_cache .mypy_cache .ruff_cache

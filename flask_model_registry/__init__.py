@@ -13,6 +13,8 @@ from .errors import (
 from .extension import ModelRegistry
 from .hooks import Permission
 
+__version__ = "0.1.0"
+
 __all__ = [
     "AlreadyExists",
     "InvalidParameter",

@@ -1,4 +1,4 @@
-"""``flask model-registry``: database upgrades and checks."""
+"""``flask model-registry``: the registry's schema: upgrade, downgrade, current, history, check."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def db_upgrade(revision: str) -> None:
     """Create or upgrade the registry's tables to REVISION (default: head)."""
     engine, migrate = get_state().db.engine, _migrate()
     migrate.upgrade(engine, revision)
-    click.echo(f"Model registry schema at {migrate.current(engine)}.")
+    click.echo(f"Model registry schema at {migrate.current(engine) or 'base (empty)'}.")
 
 
 @db_cli.command("downgrade")
@@ -39,13 +39,30 @@ def db_downgrade(revision: str) -> None:
     """Downgrade the registry's tables to REVISION."""
     engine, migrate = get_state().db.engine, _migrate()
     migrate.downgrade(engine, revision)
-    click.echo(f"Model registry schema at {migrate.current(engine)}.")
+    click.echo(f"Model registry schema at {migrate.current(engine) or 'base (empty)'}.")
 
 
 @db_cli.command("current")
 def db_current() -> None:
     """Show the schema revision of the database."""
     click.echo(_migrate().current(get_state().db.engine) or "empty")
+
+
+@db_cli.command("history")
+def db_history() -> None:
+    """List the shipped revisions, newest first; mark the head and the database's revision."""
+    engine, migrate = get_state().db.engine, _migrate()
+    at = migrate.current(engine)
+    for revision in migrate.history():
+        marks = [
+            mark
+            for mark, applies in (("head", revision.is_head), ("current", revision.revision == at))
+            if applies
+        ]
+        line = f"{revision.down_revision or '<base>'} -> {revision.revision}"
+        if marks:
+            line += f" ({', '.join(marks)})"
+        click.echo(f"{line}, {revision.doc}")
 
 
 @db_cli.command("check")

@@ -194,12 +194,21 @@ class ModelRegistry:
     # Host-facing helpers ----------------------------------------------------------------------
 
     def upgrade_database(self, revision: str = "head") -> None:
-        """Create or upgrade the registry's tables (Alembic); needs an app context.
+        """Create the registry's tables or upgrade them to ``revision``: what
+        ``flask model-registry db upgrade`` runs, for a host's own deploy step or tests.
 
-        The same as ``flask model-registry db upgrade``. The migrations keep their own version
-        table, so they never meet the host's.
+        The registry's Alembic migrations run in its own version table,
+        ``ml_alembic_version``, on the current app's database. Call it inside an app context
+        of an app this registry is initialised on (no request needed), once per deploy rather
+        than in every worker::
 
-        :param revision: The Alembic revision to upgrade to; the latest by default.
+            with app.app_context():
+                registry.upgrade_database()
+
+        :param revision: The Alembic revision to reach: ``"head"`` (the default, the newest
+            shipped) or a revision id such as ``"0001"``.
+        :raises RuntimeError: Outside an app context, or on an app this registry is not
+            initialised on.
         """
         from .migrate import upgrade
 

@@ -15,8 +15,19 @@ from sqlalchemy.engine import Connection, Engine
 from .database import TABLE_PREFIX, metadata
 from .database.sqlite import registry_work
 
-__all__ = ["VERSION_TABLE", "alembic_config", "check", "current", "heads", "include_object",
-           "upgrade"]
+__all__ = [
+    "VERSION_TABLE",
+    "Revision",
+    "alembic_config",
+    "check",
+    "current",
+    "downgrade",
+    "exclude_registry_tables",
+    "heads",
+    "history",
+    "include_object",
+    "upgrade",
+]
 
 #: The registry's Alembic version table, separate from the host's ``alembic_version``.
 VERSION_TABLE = TABLE_PREFIX + "alembic_version"
@@ -30,6 +41,15 @@ def include_object(
     if type_ == "table":
         return name is not None and name.startswith(TABLE_PREFIX) and name != VERSION_TABLE
     return True
+
+
+def exclude_registry_tables(
+    obj: t.Any, name: str | None, type_: str, reflected: bool, compare_to: t.Any
+) -> bool:
+    """``include_object`` for the host's own Alembic environment: leave the registry's tables
+    (``ml_*``, its version table included) to the registry, so that the host's autogenerate
+    never proposes to drop them."""
+    return not (type_ == "table" and name is not None and name.startswith(TABLE_PREFIX))
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -57,6 +77,28 @@ def current(engine: Engine) -> str | None:
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
         return context.get_current_revision()
+
+
+class Revision(t.NamedTuple):
+    """One shipped migration, as ``flask model-registry db history`` lists it."""
+
+    revision: str
+    down_revision: str | None
+    doc: str
+    is_head: bool
+
+
+def history() -> list[Revision]:
+    """The shipped migrations, newest first."""
+    return [
+        Revision(
+            script.revision,
+            t.cast("str | None", script.down_revision),
+            script.doc,
+            script.is_head,
+        )
+        for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()
+    ]
 
 
 def heads() -> list[str]:
