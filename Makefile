@@ -8,7 +8,8 @@ FLASK := $(BIN)/flask --app example_app
 PYTEST_ARGS ?=
 RELEASE_ARGS ?=
 
-.PHONY: run test lint docs install bench bench-web fuzz screenshots dist check-release clean
+.PHONY: run test test-mlflow-next lint docs install bench bench-web fuzz screenshots dist
+.PHONY: check-release clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +27,27 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Users upgrade their mlflow client before their server: the modules that drive the real client
+# (marked live) or read its protobuf services run again with the next MLflow release, in a venv
+# of their own, on SQLite (the client changes what travels on the wire, not what the database
+# does). A new release is one line: MLFLOW_NEXT.
+MLFLOW_NEXT ?= 3.18.0
+NEXT_VENV := .venv-mlflow-next
+NEXT_BIN := $(NEXT_VENV)/bin
+NEXT_STAMP := $(NEXT_VENV)/.installed-mlflow-$(MLFLOW_NEXT)
+MLFLOW_CLIENT_TESTS = $(shell grep -lE 'pytest\.mark\.live|^ *(import|from) mlflow' tests/test_*.py)
+
+$(NEXT_BIN)/python:
+	$(PYTHON) -m venv $(NEXT_VENV)
+	$(NEXT_BIN)/python -m pip install --quiet --upgrade pip
+
+$(NEXT_STAMP): $(NEXT_BIN)/python pyproject.toml
+	$(NEXT_BIN)/python -m pip install --quiet -e '.[test-base]' 'mlflow==$(MLFLOW_NEXT)'
+	touch $(NEXT_STAMP)
+
+test-mlflow-next: $(NEXT_STAMP)
+	$(NEXT_BIN)/python -m pytest -m 'not postgres' $(MLFLOW_CLIENT_TESTS) $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check flask_model_registry example_app tests benchmarks scripts docs/examples
@@ -56,4 +78,4 @@ check-release: $(STAMP)
 	$(BIN)/python -m scripts.check_release $(RELEASE_ARGS)
 
 clean:
-	rm -rf $(VENV) build dist docs/_build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(NEXT_VENV) build dist docs/_build *.egg-info .pytest_cache .mypy_cache .ruff_cache

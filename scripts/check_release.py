@@ -93,9 +93,11 @@ def build(dist: pathlib.Path) -> tuple[pathlib.Path, pathlib.Path]:
 
 
 def pinned(names: Sequence[str]) -> list[str]:
-    """The test extra's requirements for ``names``, as pyproject.toml pins them."""
+    """The test extras' requirements for ``names``, as pyproject.toml pins them."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    wanted = {Requirement(line).name: line for line in project["optional-dependencies"]["test"]}
+    extras = project["optional-dependencies"]
+    lines = [*extras["test-base"], *extras["test"]]
+    wanted = {Requirement(line).name: line for line in lines}
     return [wanted[name] for name in names]
 
 

@@ -92,8 +92,11 @@ def test_wire_shapes(api: Api) -> None:
     assert info_body.get_json() == {
         "store_type": "SqlStore", "workspaces_enabled": False, "trace_archival_enabled": False,
         "multipart_uploads_enabled": False, "multipart_downloads_enabled": False,
+        "artifact_serving_enabled": True, "artifacts_presigned_only": False,
         "presigned_upload_run_id_supported": False, "presigned_upload_model_id_supported": False,
-        "features_enabled": {},
+        "model_artifact_presigned_downloads_supported": False,
+        "features_enabled": {"gateway": False, "scheduled_issue_detection": False},
+        "tracking_auth": "",
     }
 
 

@@ -23,15 +23,24 @@ SEARCH_RUNS_DEFAULT = 1000
 METRIC_HISTORY_MAX = 25000
 BULK_INTERVAL_MAX = 2500
 
+# What ``GET api/3.0/mlflow/server-info`` tells the client about this server; a key it leaves
+# out reads as false. Artifacts always travel through the server (never presigned URLs, never
+# multipart), and no auth provider plugin is named: the client authenticates with a bearer
+# token (``MLFLOW_TRACKING_TOKEN``), so ``tracking_auth`` is empty as on MLflow's own server
+# when none is configured. The skill limits are left out: the skill registry is not served.
 SERVER_INFO: Json = {
     "store_type": "SqlStore",
     "workspaces_enabled": False,
     "trace_archival_enabled": False,
     "multipart_uploads_enabled": False,
     "multipart_downloads_enabled": False,
+    "artifact_serving_enabled": True,
+    "artifacts_presigned_only": False,
     "presigned_upload_run_id_supported": False,
     "presigned_upload_model_id_supported": False,
-    "features_enabled": {},
+    "model_artifact_presigned_downloads_supported": False,
+    "features_enabled": {"gateway": False, "scheduled_issue_detection": False},
+    "tracking_auth": "",
 }
 
 
