@@ -12,6 +12,7 @@ import logging
 import time
 import typing as t
 
+from flask import request
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -21,13 +22,15 @@ from .hooks import Permission
 from .permissions import authorize
 from .services.context import ProjectContext
 from .state import get_state
-from .wire import replayable
 
 __all__ = ["make_context", "run_in_project", "user_name"]
 
 T = t.TypeVar("T")
 
 logger = logging.getLogger("flask_model_registry")
+
+#: Bodies kept whole once read (JSON by ``wire.request_data``, forms by werkzeug).
+_KEPT_BODIES = frozenset({"application/json", "application/x-www-form-urlencoded"})
 
 
 def user_name(user: t.Any) -> str | None:
@@ -69,7 +72,7 @@ def run_in_project(
             except DBAPIError as error:
                 if attempt >= retry.MAX_ATTEMPTS or not retry.is_conflict(error):
                     raise
-                if not replayable():
+                if not _replayable():
                     raise
                 logger.info(
                     "Running the transaction again after SQLSTATE %s (attempt %d)",
@@ -96,3 +99,11 @@ def _authorize_and_call(
         ctx.session.rollback()
         raise
     return result
+
+
+def _replayable() -> bool:
+    """Whether the request can be handled again: it has no body, or one kept once read; a
+    streamed body (an artifact upload) is read only once."""
+    if request.mimetype in _KEPT_BODIES:
+        return True
+    return not request.content_length and "Transfer-Encoding" not in request.headers

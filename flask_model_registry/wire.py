@@ -31,7 +31,6 @@ __all__ = [
     "paging",
     "parse",
     "register_error_handlers",
-    "replayable",
     "request_data",
     "wire_float",
 ]
@@ -43,8 +42,6 @@ _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _NUL_MESSAGE = "NUL characters are not allowed in request values."
 #: The WSGI environ key of the JSON body once read, so that a request can be handled again.
 _BODY_KEY = "model_registry.body"
-#: Bodies kept whole once read: JSON (by :func:`request_data`) and forms (by werkzeug).
-_KEPT_BODIES = frozenset({"application/json", "application/x-www-form-urlencoded"})
 
 # ---------------------------------------------------------------------------------------------
 # responses
@@ -157,14 +154,6 @@ def _read_body(limit: int) -> bytes:
         raise RequestEntityTooLarge()
     request.environ[_BODY_KEY] = raw
     return raw
-
-
-def replayable() -> bool:
-    """Whether the request can be handled again: it has no body, or one kept once read (JSON,
-    forms); a streamed body (an artifact upload) is read only once."""
-    if request.mimetype in _KEPT_BODIES:
-        return True
-    return not request.content_length and "Transfer-Encoding" not in request.headers
 
 
 def _encodable(value: t.Any) -> bool:
