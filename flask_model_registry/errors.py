@@ -120,9 +120,16 @@ class StorageError(RegistryError):
 
 
 class TemporarilyUnavailable(RegistryError):
-    """The database or another backing service cannot be reached right now."""
+    """The database or another backing service cannot be reached right now.
+
+    :param retry_after: Seconds after which a retry may succeed, sent as ``Retry-After``.
+    """
 
     error_code = "TEMPORARILY_UNAVAILABLE"
+
+    def __init__(self, message: str, *, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class HookMissing(RuntimeError):

@@ -40,6 +40,8 @@ logger = logging.getLogger("flask_model_registry")
 _CONTENT_CHECKED = frozenset({"POST", "PUT"})
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _NUL_MESSAGE = "NUL characters are not allowed in request values."
+#: The WSGI environ key of the JSON body once read, so that a request can be handled again.
+_BODY_KEY = "model_registry.body"
 
 # ---------------------------------------------------------------------------------------------
 # responses
@@ -141,12 +143,16 @@ def _json_body() -> dict[str, t.Any]:
 
 
 def _read_body(limit: int) -> bytes:
-    """The body, refused with 413 past ``limit`` bytes, chunked or not."""
+    """The body, refused with 413 past ``limit`` bytes, chunked or not; read once and kept."""
+    kept: bytes | None = request.environ.get(_BODY_KEY)
+    if kept is not None:
+        return kept
     if request.content_length is not None and request.content_length > limit:
         raise RequestEntityTooLarge()
     raw = request.stream.read(limit + 1)
     if len(raw) > limit:
         raise RequestEntityTooLarge()
+    request.environ[_BODY_KEY] = raw
     return raw
 
 
@@ -170,8 +176,12 @@ def _encodable(value: t.Any) -> bool:
 
 
 def error_response(error: RegistryError) -> Response:
-    """``{"error_code", "message"}`` with MLflow's status for the code."""
-    return json_response(error.to_dict(), status=error.status_code)
+    """``{"error_code", "message"}`` with MLflow's status for the code; a 503 says in
+    ``Retry-After`` when to try again."""
+    response = json_response(error.to_dict(), status=error.status_code)
+    if isinstance(error, TemporarilyUnavailable):
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
 
 
 def register_error_handlers(bp: Blueprint) -> None:
@@ -222,10 +232,14 @@ def _database_error(error: DBAPIError) -> Response:
         return error_response(InvalidParameter("A value is out of range or malformed."))
     if error.connection_invalidated or isinstance(error, OperationalError):
         logger.warning("Database unavailable: %s", type(error.orig).__name__)
-        return error_response(
-            TemporarilyUnavailable("The database is temporarily unavailable; retry shortly.")
-        )
+        return error_response(TemporarilyUnavailable(_unavailable_message(error)))
     return _unexpected_error(error)
+
+
+def _unavailable_message(error: DBAPIError) -> str:
+    if "database is locked" in str(error.orig):
+        return "The database stayed locked by other writers past its busy timeout; retry shortly."
+    return "The database is temporarily unavailable; retry shortly."
 
 
 def _unexpected_error(error: Exception) -> Response:

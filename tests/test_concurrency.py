@@ -182,3 +182,97 @@ def test_gunicorn_workers(
         _check_outcome(client, workload)
         log = server.log()
     assert "Traceback" not in log
+
+
+# -------------------------------------------------------------------------------------------
+# a transaction that lost a conflict runs again; a streamed upload does not
+
+
+class _Conflict(Exception):
+    """A driver error carrying a SQLSTATE, as psycopg raises them."""
+
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__(f"SQLSTATE {sqlstate}")
+        self.sqlstate = sqlstate
+
+
+def _failing_call(failures: list[str]) -> tuple[t.Callable[[t.Any], str], list[int]]:
+    """A view failing with each SQLSTATE of ``failures`` in turn, then answering ``"done"``."""
+    from sqlalchemy.exc import OperationalError
+
+    attempts: list[int] = []
+
+    def call(ctx: t.Any) -> str:
+        attempts.append(1)
+        if len(attempts) <= len(failures):
+            raise OperationalError("COMMIT", {}, _Conflict(failures[len(attempts) - 1]))
+        return "done"
+
+    return call, attempts
+
+
+@pytest.mark.parametrize("sqlstate", ["40001", "40P01", "23505"])
+def test_a_conflicting_transaction_runs_again(app: Flask, sqlstate: str) -> None:
+    from flask_model_registry.dispatch import run_in_project
+
+    call, attempts = _failing_call([sqlstate, sqlstate])
+    with app.test_request_context("/", method="POST", json={"run_id": "x"}):
+        assert run_in_project(1, None, call) == "done"
+    assert len(attempts) == 3
+
+
+def test_conflicts_end_after_a_few_attempts(app: Flask) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from flask_model_registry.database.retry import MAX_ATTEMPTS
+    from flask_model_registry.dispatch import run_in_project
+
+    call, attempts = _failing_call(["40P01"] * 10)
+    with app.test_request_context("/", method="POST", json={}), pytest.raises(OperationalError):
+        run_in_project(1, None, call)
+    assert len(attempts) == MAX_ATTEMPTS
+
+
+@pytest.mark.parametrize("failure", ["streamed-body", "not-a-conflict"])
+def test_other_failures_run_once(app: Flask, failure: str) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from flask_model_registry.dispatch import run_in_project
+
+    sqlstate = "40001" if failure == "streamed-body" else "08006"  # connection failure
+    mimetype = "application/octet-stream" if failure == "streamed-body" else "application/json"
+    call, attempts = _failing_call([sqlstate])
+    with app.test_request_context(
+        "/", method="PUT", data=b"x" * 10, content_type=mimetype
+    ), pytest.raises(OperationalError):
+        run_in_project(1, None, call)
+    assert len(attempts) == 1
+
+
+def test_sqlite_writer_waits_for_the_lock(tmp_path: t.Any) -> None:
+    """``BEGIN IMMEDIATE`` waits up to the busy timeout: a lock held briefly delays, not fails."""
+    import sqlite3
+    import time
+
+    from tests.conftest import make_project
+    from tests.rel_support import app_on, engine_of
+
+    with app_on("sqlite", tmp_path, MODEL_REGISTRY_SQLITE_BUSY_TIMEOUT=10) as app:
+        project = make_project(app)
+        holder = sqlite3.connect(
+            str(engine_of(app).url.database), isolation_level=None, check_same_thread=False
+        )
+        holder.execute("BEGIN EXCLUSIVE")
+        release = threading.Timer(0.5, lambda: holder.execute("ROLLBACK"))
+        release.start()
+        started = time.monotonic()
+        try:
+            response = app.test_client().post(
+                f"/api/v4/projects/{project.id}/ml/mlflow/api/2.0/mlflow/experiments/create",
+                json={"name": "waited"}, headers=project.headers("developer"),
+            )
+        finally:
+            release.join()
+            holder.close()
+        assert response.status_code == 200, response.get_data(as_text=True)
+        assert time.monotonic() - started >= 0.4

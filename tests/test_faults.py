@@ -57,6 +57,7 @@ def _assert_unavailable(response: t.Any) -> None:
     body = response.get_json()
     assert body["error_code"] == "TEMPORARILY_UNAVAILABLE"
     assert body["message"]
+    assert int(response.headers["Retry-After"]) > 0
 
 
 # -------------------------------------------------------------------------------------------

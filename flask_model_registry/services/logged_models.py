@@ -12,12 +12,11 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from flask_model_registry import rules
 from flask_model_registry.database import now_ms
-from flask_model_registry.errors import InvalidParameter, NotFound, TemporarilyUnavailable
+from flask_model_registry.errors import InvalidParameter, NotFound
 from flask_model_registry.models import (
     ACTIVE,
     DELETED,
@@ -137,7 +136,12 @@ def _not_found(model_id: str) -> NotFound:
     return NotFound(f"Logged model with ID '{model_id}' not found.")
 
 
-def _find(ctx: ProjectContext, model_id: str, *, allow_deleted: bool) -> LoggedModel:
+def _find(
+    ctx: ProjectContext, model_id: str, *, allow_deleted: bool, for_update: bool = False
+) -> LoggedModel:
+    """The model, or 404; ``for_update`` locks its row until the transaction ends, so that
+    concurrent changes of its tags and params queue and each reads what the last committed
+    (PostgreSQL; SQLite's writers hold one lock already)."""
     if "\x00" in model_id:
         raise _not_found(model_id)
     stmt = select(LoggedModel).where(
@@ -145,6 +149,9 @@ def _find(ctx: ProjectContext, model_id: str, *, allow_deleted: bool) -> LoggedM
     )
     if not allow_deleted:
         stmt = stmt.where(LoggedModel.lifecycle_stage != DELETED)
+    if for_update:
+        # FOR NO KEY UPDATE: writers of the model queue, inserts referencing it do not.
+        stmt = stmt.with_for_update(key_share=True)
     model = ctx.session.scalars(stmt).first()
     if model is None:
         raise _not_found(model_id)
@@ -190,17 +197,6 @@ def _existing_run(ctx: ProjectContext, run_id: str) -> None:
     if "\x00" in run_id:
         raise NotFound(f"Run with id={run_id!r} not found")
     get_run(ctx, run_id)
-
-
-def _flush(ctx: ProjectContext) -> None:
-    """Flush in a savepoint; a concurrent insert of the same key is a retryable 503."""
-    try:
-        with ctx.session.begin_nested():
-            ctx.session.flush()
-    except IntegrityError:
-        raise TemporarilyUnavailable(
-            "A concurrent request changed the same logged model; retry the request."
-        ) from None
 
 
 def create_logged_model(
@@ -285,7 +281,7 @@ def delete_logged_model(ctx: ProjectContext, model_id: str) -> None:
 def set_logged_model_tags(ctx: ProjectContext, model_id: str, tags: KeyValues) -> LoggedModel:
     """Insert or overwrite tags of the model."""
     tag_map = _tag_map(tags)
-    model = _find(ctx, model_id, allow_deleted=True)
+    model = _find(ctx, model_id, allow_deleted=True, for_update=bool(tag_map))
     if not tag_map:
         return model
     existing = {tag.key: tag for tag in model.tags}
@@ -295,7 +291,7 @@ def set_logged_model_tags(ctx: ProjectContext, model_id: str, tags: KeyValues) -
         else:
             model.tags.append(LoggedModelTag(key=key, value=value))
     model.last_updated_timestamp_ms = now_ms()
-    _flush(ctx)
+    ctx.session.flush()
     return model
 
 
@@ -311,7 +307,7 @@ def delete_logged_model_tag(ctx: ProjectContext, model_id: str, key: str) -> Non
 def log_logged_model_params(ctx: ProjectContext, model_id: str, params: KeyValues) -> None:
     """Add params; re-logging a key with the same value is a no-op, a new value is 400."""
     param_map = _unique_params(params)
-    model = _find(ctx, model_id, allow_deleted=True)
+    model = _find(ctx, model_id, allow_deleted=True, for_update=bool(param_map))
     if not param_map:
         return
     existing = {param.key: param.value for param in model.params}
@@ -325,7 +321,7 @@ def log_logged_model_params(ctx: ProjectContext, model_id: str, params: KeyValue
                 f" Attempted logging new value '{value}'."
             )
     model.last_updated_timestamp_ms = now_ms()
-    _flush(ctx)
+    ctx.session.flush()
 
 
 # -- search -----------------------------------------------------------------------------------
