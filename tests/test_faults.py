@@ -17,9 +17,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from flask_model_registry.artifacts import LocalArtifactStore
 from flask_model_registry.errors import StorageError
+from flask_model_registry.services import pages
 from tests.conftest import Project, make_project
 from tests.rel_support import (
     POSTGRES_URL,
@@ -33,6 +35,7 @@ from tests.rel_support import (
     proxied_postgres_url,
 )
 from tests.support.live import GunicornServer, LiveServer
+from tests.test_web_factories import login
 
 MLFLOW = "/api/v4/projects/{id}/ml/mlflow/api/2.0/mlflow"
 ARTIFACTS = "/api/v4/projects/{id}/ml/mlflow/api/2.0/mlflow-artifacts/artifacts"
@@ -368,3 +371,19 @@ def test_disconnect_mid_upload_leaves_no_partial_file(
         names = [f["path"] for f in _listing(server.url, project, root)]
     assert "partial.bin" not in names
     assert files_under(store_root) == before
+
+
+def test_a_page_during_an_outage_is_503_with_retry_after(
+    app: Flask, project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pages answer an unreachable database as the API does: 503 and when to retry."""
+    def unreachable(*_args: t.Any, **_kwargs: t.Any) -> t.NoReturn:
+        raise OperationalError("SELECT 1", {}, ConnectionError("connection refused"))
+
+    monkeypatch.setattr(pages, "experiment_page", unreachable)
+    client = app.test_client()
+    login(client, "alpha-reporter")
+    response = client.get(f"/projects/{project.id}/-/ml/experiments")
+    assert response.status_code == 503
+    assert int(response.headers["Retry-After"]) > 0
+    assert "temporarily unavailable" in response.get_data(as_text=True)

@@ -8,7 +8,13 @@ import typing as t
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 from sqlalchemy.exc import OperationalError
 
-from ..errors import NotFound, PermissionDenied, RegistryError, Unauthenticated
+from ..errors import (
+    NotFound,
+    PermissionDenied,
+    RegistryError,
+    TemporarilyUnavailable,
+    Unauthenticated,
+)
 from ..routing import register_routes
 from ..state import RegistryState, get_state
 from .routes import ROUTES
@@ -43,13 +49,20 @@ def _drop_project_for_static(endpoint: str | None, values: dict[str, t.Any] | No
 
 def _database_unavailable_page(error: OperationalError) -> t.Any:
     logger.warning("Database unavailable: %s", type(error.orig).__name__)
+    unavailable = TemporarilyUnavailable(
+        "The database is temporarily unavailable; try again shortly."
+    )
     body = render_template(
         "model_registry/error.html",
         base_template=get_state().settings.base_template,
-        status=503,
-        message="The database is temporarily unavailable; try again shortly.",
+        status=unavailable.status_code,
+        message=unavailable.message,
     )
-    return Response(body, status=503)
+    return Response(
+        body,
+        status=unavailable.status_code,
+        headers={"Retry-After": str(unavailable.retry_after)},
+    )
 
 
 def make_blueprint(state: RegistryState) -> Blueprint:
