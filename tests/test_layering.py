@@ -9,82 +9,30 @@ import pytest
 
 PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "flask_model_registry"
 
+_VIEWS = {"mlflow", "api", "web"}
+#: The request plumbing between the views and the domain.
+_PLUMBING = {"dispatch", "routing", "wire", "openapi"}
+#: Modules that know the app: only the views and the plumbing may import them.
+_APP = {"permissions", "schemas", "extension", "state"}
+#: Leaf modules know nothing of the domain, the app or HTTP.
+_LEAF = {"services", *_VIEWS, *_APP, "models", "search"}
+
 #: Top-level modules a layer may not import (relative to the package).
 FORBIDDEN = {
-    "services": {
-        "mlflow",
-        "api",
-        "web",
-        "permissions",
-        "schemas",
-        "extension",
-        "state",
-        "dispatch",
-        "routing",
-        "wire",
-        "openapi",
-        "cli",
-    },
-    "search": {"services", "mlflow", "api", "web", "permissions", "schemas", "extension", "state"},
-    "artifacts": {
-        "services",
-        "mlflow",
-        "api",
-        "web",
-        "permissions",
-        "schemas",
-        "extension",
-        "state",
-        "models",
-        "search",
-    },
-    "database": {
-        "services",
-        "mlflow",
-        "api",
-        "web",
-        "permissions",
-        "schemas",
-        "extension",
-        "state",
-        "dispatch",
-        "routing",
-        "wire",
-        "openapi",
-        "models",
-    },
-    "versioning": {"services", "mlflow", "api", "web", "models", "extension", "state"},
-    "models": {"services", "mlflow", "api", "web", "permissions", "schemas", "extension"},
-    "errors": {"services", "mlflow", "api", "web", "models", "config", "extension"},
-    "config": {"services", "mlflow", "api", "web", "models", "errors", "extension"},
-    "rules": {
-        "services",
-        "mlflow",
-        "api",
-        "web",
-        "permissions",
-        "schemas",
-        "extension",
-        "state",
-        "models",
-        "search",
-    },
-    "uris": {
-        "services",
-        "mlflow",
-        "api",
-        "web",
-        "permissions",
-        "schemas",
-        "extension",
-        "state",
-        "models",
-        "search",
-    },
+    "services": {*_VIEWS, *_APP, *_PLUMBING, "cli"},
+    "search": {"services", *_VIEWS, *_APP},
+    "artifacts": _LEAF,
+    "rules": _LEAF,
+    "uris": _LEAF,
+    "database": {"services", *_VIEWS, *_APP, *_PLUMBING, "models"},
+    "versioning": {"services", *_VIEWS, "models", "extension", "state"},
+    "models": {"services", *_VIEWS, "permissions", "schemas", "extension"},
+    "errors": {"services", *_VIEWS, "models", "config", "extension"},
+    "config": {"services", *_VIEWS, "models", "errors", "extension"},
     # Request plumbing sits below the views: it knows no view package.
-    "routing": {"mlflow", "api", "web", "openapi", "extension"},
-    "dispatch": {"mlflow", "api", "web", "openapi", "extension", "routing", "wire"},
-    "wire": {"mlflow", "api", "web", "openapi", "extension", "routing", "dispatch"},
+    "routing": {*_VIEWS, "openapi", "extension"},
+    "dispatch": {*_VIEWS, "openapi", "extension", "routing", "wire"},
+    "wire": {*_VIEWS, "openapi", "extension", "routing", "dispatch"},
 }
 HTTP_MODULES = {"flask", "werkzeug"}
 
